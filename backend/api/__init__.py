@@ -1,0 +1,1 @@
+"""Supervisor, HR and admin API (the web console talks to it too)."""

@@ -1,0 +1,84 @@
+"""The application factory: the one module that assembles the core with the phone-facing layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server
+
+from backend.auth.principal import Principal
+from backend.http.deps import provide_db, provide_principal, provide_runtime
+from backend.http.middleware import InflightLimiter, gzip_requests, request_context
+from backend.http.problems import EXCEPTION_HANDLERS
+from backend.http.strict import validate_body_strictly
+from backend.runtime import Runtime
+from backend.settings import Settings
+
+
+def route_handlers() -> list[Any]:
+    """Every router of the service; phone-facing modules are imported here and nowhere else in the core."""
+    from backend import health
+    from backend.api.routes import ROUTES as BACKOFFICE
+    from mobile_api.auth import AuthController
+    from mobile_api.routes import ROUTES as MOBILE
+    from sync.routes import ROUTES as SYNC
+
+    return [health.health, health.ready, AuthController, *BACKOFFICE, *MOBILE, *SYNC]
+
+
+def create_app(settings: Settings, database_url: str, *, debug: bool = False) -> Litestar:
+    """Build the ASGI app; the database engine is created on start-up inside the running event loop."""
+    runtime_holder: dict[str, Runtime] = {}
+
+    async def on_startup(app: Litestar) -> None:
+        runtime = Runtime.build(settings, database_url)
+        runtime_holder["runtime"] = runtime
+        app.state["runtime"] = runtime
+        for hook in app.state.get("startup_hooks", []):
+            await hook(runtime)
+
+    async def on_shutdown(app: Litestar) -> None:
+        runtime = runtime_holder.get("runtime")
+        if runtime is not None:
+            for hook in app.state.get("shutdown_hooks", []):
+                await hook(runtime)
+            await runtime.engine.dispose()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        dependencies={
+            "runtime": Provide(provide_runtime),
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal),
+        },
+        signature_types=[Principal, Runtime],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=validate_body_strictly,
+        middleware=[
+            request_context,
+            InflightLimiter(settings.max_inflight_requests),
+            gzip_requests(settings.sync_max_body_bytes, settings.sync_max_expanded_bytes),
+        ],
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        state=State({"startup_hooks": [], "shutdown_hooks": []}),
+        openapi_config=OpenAPIConfig(
+            title="fieldlog API",
+            version="1.0.0",
+            description="Work log, offline sync, review, statistics and evidence export for dispatched medical experts.",
+            servers=[Server(url=settings.public_base_url)],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+            path="/schema",
+        ),
+        debug=debug,
+    )

@@ -1,0 +1,53 @@
+"""Create the async engine and session factory; start an embedded PostgreSQL when none is configured."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger("fieldlog.db")
+
+
+def asyncpg_url(url: str) -> str:
+    """Turn any postgresql:// URL into the SQLAlchemy asyncpg form."""
+    parts = urlsplit(url)
+    scheme = "postgresql+asyncpg"
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def plain_url(url: str) -> str:
+    """The libpq form (for asyncpg.connect and psql) of a SQLAlchemy or plain URL."""
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def start_embedded(data_dir: Path) -> Any:
+    """Start (or reuse) the pgserver PostgreSQL kept in `data_dir/pg`; returns the server handle."""
+    import pgserver  # imported late: production never loads it
+
+    pg_dir = (data_dir / "pg").resolve()
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode="stop" stops the server with this process but keeps the data for the next start.
+    server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
+    log.info("embedded PostgreSQL running in %s", pg_dir)
+    return server
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An engine whose connections run in UTC with a bounded pool."""
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        echo=echo,
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "fieldlog"}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,156 @@
+"""The one place that turns errors into RFC 9457 problem responses; nothing else reaches the client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from backend.errors import DomainError, FieldError
+
+log = logging.getLogger("fieldlog.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:fieldlog:problem:"
+
+_STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict with the current state"),
+    413: ("payload-too-large", "The request body is too large"),
+    415: ("unsupported-media-type", "Unsupported content type"),
+    422: ("validation-error", "The request has invalid fields"),
+    429: ("too-many-requests", "Too many requests"),
+    503: ("service-unavailable", "Service temporarily unavailable"),
+}
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem document with fieldlog's extensions."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    body = msgspec.to_builtins(
+        Problem(
+            type=TYPE_PREFIX + slug,
+            title=title,
+            status=status,
+            detail=detail,
+            instance=request.url.path,
+            request_id=request_id_of(request),
+            errors=errors or [],
+        )
+    )
+    if extra:
+        body.update(msgspec.to_builtins(extra))
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers or {})
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem_response(
+        request,
+        status=exc.status,
+        slug=exc.type_slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "request")
+            errors.append(FieldError(field=key, code="invalid", message=str(item.get("message", "invalid value"))))
+    return errors
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    slug, title = _STATUS_SLUGS.get(status, ("error", "Error"))
+    errors = _validation_errors(exc) if isinstance(exc, ValidationException) else []
+    if isinstance(exc, ValidationException):
+        # Litestar reports unparseable query/path/header parameters this way.
+        slug, title = "invalid-parameters", "The request has invalid parameters"
+    if status >= 500:
+        log.error("http exception %s on %s", status, request.url.path, exc_info=exc)
+        return problem_response(request, status=status, slug="internal-error", title="Internal error",
+                                detail="The server could not complete the request")
+    return problem_response(request, status=status, slug=slug, title=title, detail=exc.detail or title, errors=errors,
+                            headers=dict(exc.headers or {}))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The stack trace goes to the log with the request id, never to the client.
+    log.exception("unhandled error on %s %s request_id=%s", request.method, request.url.path, request_id_of(request))
+    return problem_response(
+        request,
+        status=500,
+        slug="internal-error",
+        title="Internal error",
+        detail="The server could not complete the request; quote the request id when reporting it",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (unreadable JSON, bad parameters)",
+    401: "Missing, expired or invalid access token",
+    403: "The caller's role does not allow this",
+    404: "No such object in the caller's scope",
+    409: "Conflict with the current state (stale version, locked, duplicate)",
+    413: "Body larger than the advertised limit",
+    415: "Body is not application/json",
+    422: "Invalid fields, listed one by one in `errors`",
+    429: "Too many requests; see Retry-After",
+    503: "Overloaded; see Retry-After",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI documentation of the problem responses a route can answer."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=_DESCRIPTIONS.get(status, "Error"), media_type=PROBLEM_MEDIA_TYPE
+        )
+        for status in sorted(set(statuses) | {503})
+    }

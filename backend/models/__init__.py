@@ -1,0 +1,42 @@
+"""The relational model. Every table is created by the Alembic migrations; the test suite compares both."""
+
+from backend.models.audit import AuditEvent, MonthClosure
+from backend.models.base import Base
+from backend.models.core import (
+    Agreement,
+    AgreementTarget,
+    Deployment,
+    Device,
+    Institution,
+    LoginAttempt,
+    RefreshToken,
+    RoleGrant,
+    User,
+)
+from backend.models.stats import StatRollup
+from backend.models.sync import SyncFeed, SyncHorizon, SyncMutation
+from backend.models.worklog import Attachment, Entry, EntryAttachment, EntryVersion, Trainee
+
+__all__ = [
+    "Agreement",
+    "AgreementTarget",
+    "Attachment",
+    "AuditEvent",
+    "Base",
+    "Deployment",
+    "Device",
+    "Entry",
+    "EntryAttachment",
+    "EntryVersion",
+    "Institution",
+    "LoginAttempt",
+    "MonthClosure",
+    "RefreshToken",
+    "RoleGrant",
+    "StatRollup",
+    "SyncFeed",
+    "SyncHorizon",
+    "SyncMutation",
+    "Trainee",
+    "User",
+]

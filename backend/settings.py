@@ -1,0 +1,161 @@
+"""Settings read from environment variables once at start-up and validated with clear messages."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Every knob of the service; see the README's configuration table."""
+
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = "Asia/Shanghai"
+    jwt_keys: dict[str, str] = msgspec.field(default_factory=dict)
+    jwt_active_kid: str = "k1"
+    jwt_issuer: str = "fieldlog"
+    jwt_audience: str = "fieldlog-api"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    max_body_bytes: int = 1024 * 1024
+    sync_max_body_bytes: int = 4 * 1024 * 1024
+    sync_max_expanded_bytes: int = 16 * 1024 * 1024
+    sync_max_batch: int = 500
+    tombstone_days: int = 180
+    entry_grace_days: int = 30
+    review_overdue_days: int = 14
+    record_number_key: str = ""
+    storage_backend: str = "disk"
+    storage_dir: Path = Path("var/files")
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/heic", "image/webp", "application/pdf")
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    max_inflight_requests: int = 256
+
+    @property
+    def record_key(self) -> bytes:
+        return self.record_number_key.encode()
+
+    @property
+    def signing_key(self) -> str:
+        return self.jwt_keys[self.jwt_active_kid]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise SettingsError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def _jwt_keys(env: Mapping[str, str], data_dir: Path) -> tuple[dict[str, str], str]:
+    """Keys as `kid1:secret1,kid2:secret2`; the first is the one that signs, the rest still verify."""
+    raw = env.get("FIELDLOG_JWT_KEYS", "")
+    if not raw:
+        # A laptop run keeps a generated key in the data folder so tokens survive restarts.
+        key_file = data_dir / "jwt.key"
+        if key_file.exists():
+            secret = key_file.read_text().strip()
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            secret = secrets.token_urlsafe(48)
+            key_file.write_text(secret)
+            key_file.chmod(0o600)
+        return {"local": secret}, "local"
+    keys: dict[str, str] = {}
+    first = ""
+    for part in raw.split(","):
+        kid, sep, secret = part.strip().partition(":")
+        if not sep or not kid or len(secret) < 32:
+            raise SettingsError("FIELDLOG_JWT_KEYS must be 'kid:secret' pairs separated by commas, secrets ≥ 32 chars")
+        keys[kid] = secret
+        first = first or kid
+    return keys, first
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings; raise SettingsError naming the variable at fault."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("FIELDLOG_DATA_DIR", "var"))
+    tz = env.get("FIELDLOG_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"FIELDLOG_TIMEZONE {tz!r} is not a known IANA timezone") from None
+    db_url = env.get("DATABASE_URL") or None
+    if db_url and not db_url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+        raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+    backend = env.get("FIELDLOG_STORAGE", "disk")
+    if backend not in ("disk", "s3"):
+        raise SettingsError(f"FIELDLOG_STORAGE must be 'disk' or 's3', got {backend!r}")
+    bucket = env.get("FIELDLOG_S3_BUCKET") or None
+    if backend == "s3" and not bucket:
+        raise SettingsError("FIELDLOG_S3_BUCKET is required when FIELDLOG_STORAGE=s3")
+    keys, active = _jwt_keys(env, data_dir)
+    record_key = env.get("FIELDLOG_RECORD_KEY") or keys[active]
+    level = env.get("FIELDLOG_LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"FIELDLOG_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    types = tuple(t.strip() for t in env.get("FIELDLOG_ATTACHMENT_TYPES", "").split(",") if t.strip())
+    return Settings(
+        database_url=db_url,
+        data_dir=data_dir,
+        host=env.get("FIELDLOG_HOST", "127.0.0.1"),
+        port=_int(env, "FIELDLOG_PORT", 8000, minimum=1, maximum=65535),
+        timezone=tz,
+        jwt_keys=keys,
+        jwt_active_kid=active,
+        jwt_issuer=env.get("FIELDLOG_JWT_ISSUER", "fieldlog"),
+        jwt_audience=env.get("FIELDLOG_JWT_AUDIENCE", "fieldlog-api"),
+        access_token_minutes=_int(env, "FIELDLOG_ACCESS_TOKEN_MINUTES", 15, minimum=1, maximum=1440),
+        refresh_token_days=_int(env, "FIELDLOG_REFRESH_TOKEN_DAYS", 30, minimum=1, maximum=365),
+        login_max_failures=_int(env, "FIELDLOG_LOGIN_MAX_FAILURES", 5, minimum=1),
+        login_window_seconds=_int(env, "FIELDLOG_LOGIN_WINDOW_SECONDS", 900, minimum=1),
+        max_body_bytes=_int(env, "FIELDLOG_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+        sync_max_body_bytes=_int(env, "FIELDLOG_SYNC_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
+        sync_max_expanded_bytes=_int(env, "FIELDLOG_SYNC_MAX_EXPANDED_BYTES", 16 * 1024 * 1024, minimum=1024),
+        sync_max_batch=_int(env, "FIELDLOG_SYNC_MAX_BATCH", 500, minimum=1, maximum=5000),
+        tombstone_days=_int(env, "FIELDLOG_TOMBSTONE_DAYS", 180, minimum=1),
+        entry_grace_days=_int(env, "FIELDLOG_ENTRY_GRACE_DAYS", 30, minimum=0, maximum=366),
+        review_overdue_days=_int(env, "FIELDLOG_REVIEW_OVERDUE_DAYS", 14, minimum=1),
+        record_number_key=record_key,
+        storage_backend=backend,
+        storage_dir=Path(env.get("FIELDLOG_STORAGE_DIR", str(data_dir / "files"))),
+        s3_bucket=bucket,
+        s3_endpoint_url=env.get("FIELDLOG_S3_ENDPOINT_URL") or None,
+        s3_region=env.get("FIELDLOG_S3_REGION", "us-east-1"),
+        s3_prefix=env.get("FIELDLOG_S3_PREFIX", ""),
+        attachment_max_bytes=_int(env, "FIELDLOG_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024),
+        attachment_types=types or Settings.__struct_defaults__[Settings.__struct_fields__.index("attachment_types")],
+        public_base_url=env.get("FIELDLOG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        log_level=level,
+        db_pool_size=_int(env, "FIELDLOG_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+        max_inflight_requests=_int(env, "FIELDLOG_MAX_INFLIGHT", 256, minimum=1),
+    )

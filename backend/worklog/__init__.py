@@ -1,0 +1,1 @@
+"""Work log: the activity catalogue, entry validation, patient-privacy checks and entry rules."""

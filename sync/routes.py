@@ -1,0 +1,7 @@
+"""Routers of this layer, collected by the app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []
