@@ -10,7 +10,7 @@ from backend.db.migrate import current_revision, head_revision
 from backend.runtime import Runtime
 
 
-class Health(msgspec.Struct, kw_only=True):
+class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str
     database: str | None = None
     schema_revision: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import msgspec
@@ -43,8 +44,12 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     errors: list[FieldError] = msgspec.field(default_factory=list)
 
 
-def request_id_of(request: Request[Any, Any, Any]) -> str | None:
-    return request.scope.get("state", {}).get("request_id")
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    # Requests that match no route never pass the request-context middleware; give them an id too.
+    state = request.scope.setdefault("state", {})
+    if "request_id" not in state:
+        state["request_id"] = uuid.uuid4().hex
+    return str(state["request_id"])
 
 
 def problem_response(

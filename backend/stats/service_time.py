@@ -76,6 +76,7 @@ class Stay(msgspec.Struct, kw_only=True, frozen=True):
     deployment_id: uuid.UUID
     start: date
     end: date | None = None
+    # Carried for display only: service is counted from days that have passed, never from plans.
     planned_end: date | None = None
 
     def __post_init__(self) -> None:

@@ -87,9 +87,15 @@ def _int(
 
 def _hours(*, required: bool = False) -> FieldSpec:
     return FieldSpec(
-        name="hours", type="number", label_zh="学时", label_en="Hours", required=required, unit="h",
-        minimum=0.25, maximum=24,
-    )  # fmt: skip
+        name="hours",
+        type="number",
+        label_zh="学时",
+        label_en="Hours",
+        required=required,
+        unit="h",
+        minimum=0.25,
+        maximum=24,
+    )
 
 
 def _text(

@@ -1,4 +1,4 @@
-"""Patient-privacy checks (个人信息保护法): no ID or mobile numbers in text, record numbers only as keyed hashes."""
+"""Patient-privacy checks (个人信息保护法): no ID or mobile numbers in text; record numbers as keyed hashes."""
 
 from __future__ import annotations
 
@@ -59,15 +59,15 @@ def find_pii(text: str) -> PiiKind | None:
     return None
 
 
-def pii_error(field: str, kind: str) -> FieldError:
-    """The field error for personal data of this kind found in a field."""
+def pii_message(kind: str) -> str:
+    """What the user is told when personal data of this kind is found."""
     label = _PII_LABELS.get(kind, "personal data")
-    return FieldError(
-        field=field,
-        code="personal_data",
-        message=f"This looks like {label}. Patient identifiers may not be recorded (不得记录患者身份信息); "
-        "please remove it.",
-    )
+    return f"This looks like {label}. Patient identifiers may not be recorded (不得记录患者身份信息); please remove it."
+
+
+def pii_error(field: str, kind: str) -> FieldError:
+    """The field error (code "personal_data") for personal data of this kind found in a field."""
+    return FieldError(field=field, code="personal_data", message=pii_message(kind))
 
 
 def scan_text_fields(values: Mapping[str, object], prefix: str = "") -> list[FieldError]:

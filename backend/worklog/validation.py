@@ -16,7 +16,7 @@ from backend.worklog.privacy import (
     hash_record_number,
     mask_record_number,
     normalise_record_number,
-    pii_error,
+    pii_message,
 )
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -86,9 +86,11 @@ def _clean_value(spec: FieldSpec, value: object, record_key: bytes) -> object:
             raise _Invalid(
                 "invalid_format", f"{label} is not in the expected format. {spec.help_en or ''}".strip()
             )
+        if "\x00" in value:
+            # PostgreSQL text and jsonb cannot hold a NUL character: refuse it here, not fail on insert.
+            raise _Invalid("invalid_characters", f"{label} contains a character that cannot be stored.")
         if kind := find_pii(value):
-            error = pii_error("", kind)
-            raise _Invalid(error.code, error.message)
+            raise _Invalid("personal_data", pii_message(kind))
         return value
     if spec.type == "date":
         try:
@@ -116,8 +118,7 @@ def _clean_value(spec: FieldSpec, value: object, record_key: bytes) -> object:
 def _clean_record_number(spec: FieldSpec, value: str, record_key: bytes) -> dict[str, str]:
     # Only ID numbers are refused here: many hospitals use 11-digit record numbers that look like mobiles.
     if find_national_id(value):
-        error = pii_error("", "national_id")
-        raise _Invalid(error.code, error.message)
+        raise _Invalid("personal_data", pii_message("national_id"))
     if not _RECORD_NUMBER.fullmatch(normalise_record_number(value)):
         raise _Invalid("invalid_format", f"{spec.label_en} may hold only letters, digits, '/', '.' and '_'.")
     return {"hash": hash_record_number(record_key, value), "masked": mask_record_number(value)}

@@ -1,0 +1,1 @@
+"""Administration: institutions, agreements, deployments, users."""

@@ -1,0 +1,1 @@
+"""Commands of later features register themselves here (audit verify, seed-synthetic, chaos, ...)."""

@@ -1,0 +1,1 @@
+"""API tests: the HTTP app with real tokens."""
