@@ -13,6 +13,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import MalformedRequest, PayloadTooLarge, ServiceUnavailable
+from backend.http.context import origin_var, request_id_var
 
 access_log = logging.getLogger("fieldlog.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -54,6 +55,9 @@ def request_context(app: ASGIApp) -> ASGIApp:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        client = scope.get("client")
+        request_token = request_id_var.set(request_id)
+        origin_token = origin_var.set(client[0] if client else None)
         started = time.perf_counter()
         status_holder = {"status": 500}
 
@@ -66,6 +70,8 @@ def request_context(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            request_id_var.reset(request_token)
+            origin_var.reset(origin_token)
             access_log.info(
                 "request",
                 extra={
