@@ -99,6 +99,26 @@ def cmd_create_user(settings: Settings, args: Any) -> int:
     return 0
 
 
+def _configure_api_docs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="docs/api.md")
+    p.add_argument("--json", help="also write the raw OpenAPI JSON here")
+
+
+@command("api-docs", "write the API reference (Markdown) generated from the OpenAPI schema", _configure_api_docs)
+def cmd_api_docs(settings: Settings, args: Any) -> int:
+    import json
+    from pathlib import Path
+
+    from backend.apidocs import openapi_schema, render_markdown
+
+    schema = openapi_schema(settings)
+    Path(args.out).write_text(render_markdown(schema), encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(schema, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)

@@ -1,0 +1,64 @@
+"""Render the OpenAPI schema as a Markdown API reference (`fieldlog api-docs`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.settings import Settings
+
+
+def openapi_schema(settings: Settings) -> dict[str, Any]:
+    from backend.app import create_app
+
+    app = create_app(settings, "postgresql://unused/unused")
+    return app.openapi_schema.to_schema()
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return "`" + schema["$ref"].rsplit("/", 1)[-1] + "`"
+    if schema.get("type") == "array":
+        return "list of " + _ref_name(schema.get("items", {}))
+    if "oneOf" in schema or "anyOf" in schema:
+        return " or ".join(_ref_name(s) for s in schema.get("oneOf", schema.get("anyOf", [])))
+    return f"`{schema.get('type', 'object')}`"
+
+
+def render_markdown(schema: dict[str, Any]) -> str:
+    lines = [f"# {schema['info']['title']} — API reference", "",
+             "Generated from the OpenAPI schema (`fieldlog api-docs`); the live schema is served at "
+             "`/schema/openapi.json`. Errors are RFC 9457 problem documents (`application/problem+json`).", ""]
+    by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for path, item in sorted(schema["paths"].items()):
+        for method, op in item.items():
+            if isinstance(op, dict) and "operationId" in op:
+                by_tag.setdefault((op.get("tags") or ["other"])[0], []).append((path, method.upper(), op))
+    for tag in sorted(by_tag):
+        lines += [f"## {tag}", ""]
+        for path, method, op in by_tag[tag]:
+            lines += [f"### `{method} {path}` — {op.get('summary', '')}", "", f"operation id: `{op['operationId']}`", ""]
+            params = op.get("parameters", [])
+            if params:
+                lines += ["| parameter | in | required | type |", "| --- | --- | --- | --- |"]
+                lines += [f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else 'no'} | "
+                          f"{_ref_name(p.get('schema', {}))} |" for p in params]
+                lines.append("")
+            body = op.get("requestBody", {}).get("content", {})
+            for media, content in body.items():
+                lines += [f"Request body ({media}): {_ref_name(content.get('schema', {}))}", ""]
+            lines += ["| status | meaning |", "| --- | --- |"]
+            for status, resp in sorted(op.get("responses", {}).items()):
+                lines.append(f"| {status} | {resp.get('description', '').strip()} |")
+            lines.append("")
+    components = schema.get("components", {}).get("schemas", {})
+    if components:
+        lines += ["## Schemas", ""]
+        for name, comp in sorted(components.items()):
+            lines += [f"### `{name}`", ""]
+            props = comp.get("properties", {})
+            required = set(comp.get("required", []))
+            if props:
+                lines += ["| field | type | required |", "| --- | --- | --- |"]
+                lines += [f"| `{k}` | {_ref_name(v)} | {'yes' if k in required else 'no'} |" for k, v in props.items()]
+                lines.append("")
+    return "\n".join(lines) + "\n"
