@@ -1,0 +1,33 @@
+"""The published schema is a contract phone teams generate clients from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PUBLIC = {"health", "ready"}
+
+
+async def test_every_route_documents_its_error_statuses(client: Any) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    undocumented = []
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or op.get("operationId") in PUBLIC:
+                continue
+            errors = [s for s in op.get("responses", {}) if s.startswith(("4", "5"))]
+            if not errors:
+                undocumented.append(f"{method.upper()} {path}")
+    assert undocumented == []
+
+
+async def test_operation_ids_are_unique(client: Any) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()
+           if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) == len(set(ids))
+
+
+async def test_problem_documents_are_described_as_problem_json(client: Any) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    login = schema["paths"]["/api/v1/auth/login"]["post"]["responses"]["422"]
+    assert "application/problem+json" in login["content"]
