@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_prefix: str = ""
+    s3_part_size: int = 8 * 1024 * 1024
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachment_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/heic", "image/webp", "application/pdf")
     public_base_url: str = "http://127.0.0.1:8000"
@@ -152,6 +153,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=env.get("FIELDLOG_S3_ENDPOINT_URL") or None,
         s3_region=env.get("FIELDLOG_S3_REGION", "us-east-1"),
         s3_prefix=env.get("FIELDLOG_S3_PREFIX", ""),
+        # S3 refuses multipart parts under 5 MiB (except the last); files up to one part go in a single PUT.
+        s3_part_size=_int(env, "FIELDLOG_S3_PART_SIZE", 8 * 1024 * 1024, minimum=5 * 1024 * 1024,
+                          maximum=5 * 1024 * 1024 * 1024),
         attachment_max_bytes=_int(env, "FIELDLOG_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024),
         attachment_types=types or Settings.__struct_defaults__[Settings.__struct_fields__.index("attachment_types")],
         public_base_url=env.get("FIELDLOG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

@@ -5,3 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 ROUTES: list[Any] = []
+
+from mobile_api.attachments import AttachmentController  # noqa: E402
+from mobile_api.catalog import CatalogController  # noqa: E402
+from mobile_api.entries import EntryController  # noqa: E402
+from mobile_api.trainees import TraineeController  # noqa: E402
+
+ROUTES += [CatalogController, EntryController, TraineeController, AttachmentController]
+from mobile_api.review import EntryReviewController  # noqa: E402
+ROUTES.append(EntryReviewController)

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from sync.api import SyncController
+
+ROUTES: list[Any] = [SyncController]

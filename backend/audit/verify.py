@@ -68,7 +68,8 @@ async def verify_trail(session: AsyncSession, *, anchor: Checkpoint | None = Non
         problems += verify_chain(events, start=head)
         if anchor is not None:
             problems += [p for e in events if e.seq == anchor.seq
-                         for p in verify_chain([e], start=Checkpoint(seq=e.seq - 1, hash=e.prev_hash), anchor=anchor)]
+                         for p in verify_chain([e], start=Checkpoint(seq=e.seq - 1, hash=e.prev_hash), anchor=anchor)
+                         if p.kind == "anchor_mismatch"]
         head, count = Checkpoint(seq=events[-1].seq, hash=events[-1].hash), count + len(events)
     if anchor is not None and head.seq < anchor.seq:
         problems += verify_chain([], start=head, anchor=anchor)

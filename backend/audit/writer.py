@@ -16,9 +16,9 @@ from backend.models import AuditEvent
 
 # One constant key for the whole trail: every writer serialises on it until its transaction ends, so the
 # event it reads as "last" is still the last when it commits and seq + prev_hash form a single chain even
-# when transactions run concurrently on several API nodes. The lock is released by COMMIT or ROLLBACK
-# (also of a savepoint's parent), never by a savepoint rollback, which is harmless: the next read inside
-# the same transaction sees the rolled-back state.
+# when transactions run concurrently on several API nodes. The lock is taken on every call, not once per
+# transaction: a lock first taken inside a savepoint is released when that savepoint rolls back (checked
+# on the bundled PostgreSQL), and the next event must not be written without it.
 AUDIT_LOCK_KEY: Final = 0x61756469_74_01  # "audit" 1
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")

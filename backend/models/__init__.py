@@ -13,6 +13,7 @@ from backend.models.core import (
     RoleGrant,
     User,
 )
+from backend.models.export import ExportFile, ExportJob
 from backend.models.stats import StatRollup
 from backend.models.sync import SyncFeed, SyncHorizon, SyncMutation
 from backend.models.worklog import Attachment, Entry, EntryAttachment, EntryVersion, Trainee
@@ -28,6 +29,8 @@ __all__ = [
     "Entry",
     "EntryAttachment",
     "EntryVersion",
+    "ExportFile",
+    "ExportJob",
     "Institution",
     "LoginAttempt",
     "MonthClosure",

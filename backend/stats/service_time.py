@@ -149,11 +149,13 @@ def service_days(
     credits: list[tuple[date, int]] = []
     total = 0
     met_on: date | None = None
+    # A day's verdict depends only on its mark: decide each distinct mark once, not once per day.
+    verdict = {mark: day_counts(mark, rules) for mark in {*marks.values(), None}}
     for first, last in spans:
         for day in iter_days(first, last):
             # Every month a stay touches gets a row, so the evidence table shows empty months too.
             month = months.setdefault((day.year, day.month), [0, 0])
-            if not day_counts(marks.get(day), rules):
+            if not verdict[marks.get(day)]:
                 continue
             month[0] += 1
             credit = _credit(month[0], rules)

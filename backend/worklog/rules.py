@@ -139,3 +139,18 @@ def check_device_time(
         )
         return [FieldError(field="device_time", code="device_clock_in_future", message=message)]
     return []
+
+
+def check_trainee(
+    activity_type: str, fields: Mapping[str, object], institution_id: object, trainees: Mapping[object, object]
+) -> list[FieldError]:
+    """A mentoring entry names a trainee recorded at the entry's own hospital (`trainees`: id → hospital)."""
+    if activity_type != "mentoring" or not isinstance(fields.get("trainee_id"), str):
+        return []
+    import uuid
+
+    trainee_id = uuid.UUID(str(fields["trainee_id"]))
+    if trainees.get(trainee_id) != institution_id:
+        message = "No such trainee at this hospital; record the trainee (骨干) first, then refer to them."
+        return [FieldError(field="fields.trainee_id", code="unknown_trainee", message=message)]
+    return []

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,16 +18,27 @@ from sqlalchemy import and_, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import feed
+from backend.audit import writer as audit
 from backend.audit.chain import canonical_json
 from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, InvalidInput, Locked, NotFound
 from backend.models import Deployment, Entry, EntryAttachment, EntryVersion, Institution, MonthClosure, User
 from backend.review.states import Action, Actor, EntryStatus, transition
+from backend.scope import entry_scope
 from backend.settings import Settings
 from backend.worklog.catalog import get_type
 from backend.worklog.privacy import scan_text_fields
-from backend.worklog.rules import check_device_time, check_location, check_times, check_work_date, editable_window
+from backend.worklog.rules import (
+    check_device_time,
+    check_location,
+    check_times,
+    check_trainee,
+    check_work_date,
+    editable_window,
+    local_today,
+)
 from backend.worklog.schemas import EntryCreate, EntryOut, EntryPatch
+from backend.worklog.trainees import trainees_at
 from backend.worklog.validation import validate_fields
 from backend.worklog.views import entry_view, month_start
 
@@ -55,6 +67,8 @@ class EntryContext:
     grace_days: int
     record_key: bytes
     now: datetime
+    # Trainee id → hospital, for the hospitals of the expert's deployments (the mentoring rule).
+    trainees: Mapping[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
 
 async def load_context(session: AsyncSession, expert_id: uuid.UUID, settings: Settings,
@@ -71,9 +85,10 @@ async def load_context(session: AsyncSession, expert_id: uuid.UUID, settings: Se
         for r in rows
     }
     consent = (await session.execute(select(User.location_consent).where(User.id == expert_id))).scalar_one()
+    trainees = await trainees_at(session, {d.institution_id for d in deployments.values()})
     return EntryContext(expert_id=expert_id, deployments=deployments, location_consent=consent,
                         grace_days=settings.entry_grace_days, record_key=settings.record_key,
-                        now=now or datetime.now(UTC))
+                        now=now or datetime.now(UTC), trainees=trainees)
 
 
 def _preserve_record_numbers(activity_type: str, fields: dict[str, Any], stored: dict[str, Any] | None
@@ -105,6 +120,8 @@ def validate_content(content: dict[str, Any], ctx: EntryContext, *, stored_field
     raw_fields, kept = _preserve_record_numbers(content["activity_type"], content["fields"] or {}, stored_fields)
     clean_fields, field_errors = validate_fields(content["activity_type"], raw_fields, record_key=ctx.record_key)
     errors += field_errors
+    if dep is not None and not field_errors:
+        errors += check_trainee(content["activity_type"], clean_fields, dep.institution_id, ctx.trainees)
     clean_fields.update(kept)
     errors += check_times(content["start_time"], content["end_time"], content["duration_minutes"])
     errors += check_location(content["location"], ctx.location_consent)
@@ -117,6 +134,11 @@ def validate_content(content: dict[str, Any], ctx: EntryContext, *, stored_field
     clean["fields"] = clean_fields
     clean["attachments"] = sorted(set(content["attachments"] or []))
     return clean, errors
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # Stored and echoed in UTC, so a retried create answers byte-for-byte what the first one did.
+    return moment.astimezone(UTC) if moment is not None and moment.tzinfo is not None else moment
 
 
 def content_hash(clean: dict[str, Any]) -> str:
@@ -211,13 +233,15 @@ async def create_entry(session: AsyncSession, principal: Principal, data: EntryC
                   activity_type=clean["activity_type"], fields=clean["fields"], start_time=clean["start_time"],
                   end_time=clean["end_time"], duration_minutes=clean["duration_minutes"], note=clean["note"],
                   location=clean["location"], status="draft", version=1, content_hash=content_hash(clean),
-                  revision_of=revision_of, device_id=principal.device_id, device_time=data.device_time,
+                  revision_of=revision_of, device_id=principal.device_id, device_time=_utc(data.device_time),
                   created_at=now, updated_at=now)
     session.add(entry)
     await session.flush()
     await _set_attachments(session, entry.id, clean["attachments"])
     await write_version(session, entry, clean["attachments"], principal.user_id, "create")
     await feed.touch(session, principal.user_id, "entry", [entry.id])
+    await audit.record(session, principal, "entry.create", "entry", entry.id,
+                       after=snapshot(entry, clean["attachments"]), institution_id=entry.institution_id)
     return await entry_view(session, entry, settings.entry_grace_days), True
 
 
@@ -241,8 +265,6 @@ async def check_editable(session: AsyncSession, principal: Principal, entry: Ent
     in_window = True
     if dep is not None:
         _, last = editable_window(dep.starts_on, dep.planned_end, dep.actual_end, ctx.grace_days)
-        from backend.worklog.rules import local_today
-
         in_window = last is None or local_today(dep.timezone, ctx.now) <= last
     transition(EntryStatus(entry.status), action, actor=actor_of(principal), entry_expert_id=entry.expert_id,
                entry_institution_id=entry.institution_id,
@@ -263,12 +285,13 @@ async def update_entry(session: AsyncSession, principal: Principal, entry_id: uu
     ctx = await load_context(session, principal.user_id, settings)
     await check_editable(session, principal, entry, Action.edit, ctx)
     old_attachments = await attachments_of(session, entry.id)
+    before = snapshot(entry, old_attachments)
     content = content_of(entry, old_attachments)
     for key in CONTENT_KEYS:
         value = getattr(patch, key)
         if value is not msgspec.UNSET:
             content[key] = msgspec.to_builtins(value) if key == "location" and value is not None else value
-    device_time = None if patch.device_time is msgspec.UNSET else patch.device_time
+    device_time = None if patch.device_time is msgspec.UNSET else _utc(patch.device_time)
     clean, errors = validate_content(content, ctx, stored_fields=entry.fields, device_time=device_time)
     if errors:
         raise InvalidInput(errors=errors)
@@ -286,6 +309,8 @@ async def update_entry(session: AsyncSession, principal: Principal, entry_id: uu
         await _set_attachments(session, entry.id, clean["attachments"])
     await write_version(session, entry, clean["attachments"], principal.user_id, "edit")
     await feed.touch(session, principal.user_id, "entry", [entry.id])
+    await audit.record(session, principal, "entry.update", "entry", entry.id, before=before,
+                       after=snapshot(entry, clean["attachments"]), institution_id=entry.institution_id)
     return await entry_view(session, entry, settings.entry_grace_days)
 
 
@@ -297,23 +322,25 @@ async def delete_entry(session: AsyncSession, principal: Principal, entry_id: uu
         raise stale(entry, await entry_view(session, entry, settings.entry_grace_days), expected_version)
     ctx = await load_context(session, principal.user_id, settings)
     await check_editable(session, principal, entry, Action.delete, ctx)
+    attachments = await attachments_of(session, entry.id)
+    before = snapshot(entry, attachments)
     entry.deleted_at = datetime.now(UTC)
     entry.updated_at = entry.deleted_at
     entry.version += 1
     await session.flush()
-    await write_version(session, entry, await attachments_of(session, entry.id), principal.user_id, "delete")
+    await write_version(session, entry, attachments, principal.user_id, "delete")
     await feed.touch(session, principal.user_id, "entry", [entry.id], op="delete")
+    await audit.record(session, principal, "entry.delete", "entry", entry.id, before=before,
+                       institution_id=entry.institution_id)
 
 
-async def get_entry(session: AsyncSession, principal: Principal, entry_id: uuid.UUID, settings: Settings) -> EntryOut:
-    """One entry in the caller's scope (404 otherwise, as if it did not exist)."""
-    from backend.scope import entry_scope
-
-    entry = (await session.execute(select(Entry).where(and_(Entry.id == entry_id, entry_scope(principal)))))\
-        .scalar_one_or_none()
+async def get_entry(session: AsyncSession, principal: Principal, entry_id: uuid.UUID, settings: Settings, *,
+                    include_deleted: bool = False) -> EntryOut:
+    """One entry in the caller's scope (404 otherwise, as if it did not exist; a deleted one too, unless asked)."""
+    query = select(Entry).where(and_(Entry.id == entry_id, entry_scope(principal)))
+    if not include_deleted:
+        query = query.where(Entry.deleted_at.is_(None))
+    entry = (await session.execute(query)).scalar_one_or_none()
     if entry is None:
         raise NotFound("No such entry")
     return await entry_view(session, entry, settings.entry_grace_days)
-
-
-

@@ -1,0 +1,111 @@
+"""Evidence exports (HR, admin, the expert themself) and the public verification page of a document."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.export import runner, service, verify
+from backend.export.schemas import ExportCreate, ExportJob, Verification
+from backend.http.problems import problem_responses
+from backend.runtime import Runtime
+
+
+def content_disposition(file_name: str) -> str:
+    # RFC 6266: an ASCII fallback for old clients, the UTF-8 name (Chinese) for the rest.
+    fallback = "fieldlog-export." + file_name.rsplit(".", 1)[-1]
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name)}"
+
+
+class ExportController(Controller):
+    path = "/api/v1/exports"
+    tags = ["exports"]
+
+    @post(
+        "/",
+        operation_id="create_export",
+        status_code=202,
+        summary="Start an evidence export (PDF, XLSX, CSV) of an expert's approved work over a period",
+        responses=problem_responses(400, 401, 404, 413, 415, 422),
+    )
+    async def create(
+        self, data: ExportCreate, db: AsyncSession, principal: Principal, runtime: Runtime
+    ) -> Response[ExportJob]:
+        job = await service.create_export(db, principal, data, runtime.settings)
+        # A background task runs after the request's transaction has committed, so the job row is visible.
+        task = BackgroundTask(runner.run_export, runtime.sessionmaker, runtime.settings, job.id)
+        return Response(job, status_code=202, background=task)
+
+    @get(
+        "/{export_id:uuid}",
+        operation_id="get_export",
+        summary="Status, progress and files of an export",
+        responses=problem_responses(401, 404),
+    )
+    async def get_one(
+        self, export_id: uuid.UUID, db: AsyncSession, principal: Principal, runtime: Runtime
+    ) -> ExportJob:
+        return await service.get_export(db, principal, export_id, runtime.settings)
+
+    @get(
+        "/{export_id:uuid}/files/{fmt:str}",
+        operation_id="download_export_file",
+        summary="Download one file of a finished export (pdf, xlsx or csv)",
+        media_type=MediaType.TEXT,
+        responses=problem_responses(401, 404, 409),
+    )
+    async def download(
+        self, export_id: uuid.UUID, fmt: str, db: AsyncSession, principal: Principal
+    ) -> Response[bytes]:
+        file = await service.download(db, principal, export_id, fmt)
+        return Response(
+            file.content,
+            media_type=file.content_type,
+            headers={
+                "Content-Disposition": content_disposition(file.file_name),
+                "ETag": f'"{file.sha256}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+class VerifyController(Controller):
+    path = ""
+    tags = ["verify"]
+
+    @get(
+        "/verify/{code:str}",
+        operation_id="verify_document_page",
+        security=[],
+        media_type=MediaType.HTML,
+        summary="Public page: what a document with this verification code states (JSON with Accept)",
+        responses=problem_responses(404),
+    )
+    async def page(
+        self, code: str, db: AsyncSession, runtime: Runtime, request: Request
+    ) -> Response[str | Verification]:
+        view = await verify.lookup(db, code)
+        wanted = request.accept.best_match(
+            [MediaType.HTML.value, MediaType.JSON.value], default=MediaType.HTML.value
+        )
+        if wanted == MediaType.JSON.value:
+            return Response(view, media_type=MediaType.JSON)
+        return Response(
+            verify.render_html(view, ZoneInfo(runtime.settings.timezone)), media_type=MediaType.HTML
+        )
+
+    @get(
+        "/api/v1/verify/{code:str}",
+        operation_id="verify_document",
+        security=[],
+        summary="Public: what a document with this verification code states, and its files' SHA-256",
+        responses=problem_responses(404),
+    )
+    async def json(self, code: str, db: AsyncSession) -> Verification:
+        return await verify.lookup(db, code)

@@ -1,0 +1,107 @@
+"""The document's tables as rows of text, shared by the PDF, XLSX and CSV writers so they cannot disagree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from backend.export.codes import display
+from backend.export.content import FIGURE_LABELS, Evidence, Figures, format_number
+from backend.worklog.catalog import get_type
+
+ENTRY_HEADER = ["日期", "工作类型", "主要内容", "受援医院", "审核人", "审核时间", "记录编号"]
+MONTH_HEADER = ["月份", *(label for _, label in FIGURE_LABELS)]
+# A spreadsheet runs a cell that starts with one of these as a formula; text typed on a phone must not.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading formula character is neutralised with an apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def entry_rows(evidence: Evidence, tz: ZoneInfo) -> list[list[str]]:
+    """One row per counted entry, in ENTRY_HEADER order."""
+    return [
+        [
+            line.work_date.isoformat(),
+            line.type_label,
+            line.figures,
+            line.recipient,
+            line.approved_by or "",
+            local_time(line.approved_at, tz),
+            str(line.id),
+        ]
+        for line in evidence.entries
+    ]
+
+
+def figure_values(figures: Figures) -> list[str]:
+    return [format_number(getattr(figures, name)) for name, _ in FIGURE_LABELS]
+
+
+def month_rows(evidence: Evidence) -> list[list[str]]:
+    """One row per month of the period and a closing 合计 row, in MONTH_HEADER order."""
+    rows = [[m.month, *figure_values(m.figures)] for m in evidence.months]
+    rows.append(["合计", *figure_values(evidence.totals)])
+    return rows
+
+
+def header_rows(evidence: Evidence, tz: ZoneInfo) -> list[list[str]]:
+    """The identifying block: who, which period, when issued, how to verify."""
+    expert = evidence.expert
+    return [
+        ["姓名", expert.name],
+        ["职称", expert.title or ""],
+        ["专业", expert.specialty or ""],
+        ["派出医院", expert.home_institution or ""],
+        ["统计区间", f"{evidence.date_from.isoformat()} 至 {evidence.date_to.isoformat()}"],
+        ["出具时间", local_time(evidence.issued_at, tz)],
+        ["验证码", display(evidence.verification_code)],
+        ["核验网址", evidence.verify_url],
+    ]
+
+
+def summary_rows(evidence: Evidence) -> list[list[str]]:
+    """Totals, counts per activity type and the pending count, as label/value pairs."""
+    rows = [[label, format_number(getattr(evidence.totals, name))] for name, label in FIGURE_LABELS]
+    rows += [[f"{t.label}(次)", str(t.count)] for t in evidence.by_type]
+    rows.append(["待审核记录(条,未计入)", str(evidence.pending_count)])
+    return rows
+
+
+def surgery_matrix(evidence: Evidence) -> list[list[str]]:
+    """Grade × role table of surgeries, with every grade and role of the catalogue (zeros included)."""
+    spec = get_type("surgery")
+    fields = {f.name: f for f in spec.fields} if spec else {}
+    grades = fields["grade"].choices or [] if "grade" in fields else []
+    roles = fields["role"].choices or [] if "role" in fields else []
+    counts = {(s.grade, s.role): s.count for s in evidence.surgeries}
+    rows = [["手术分级", *(r.label_zh for r in roles), "合计"]]
+    for g in grades:
+        cells = [counts.get((g.value, r.value), 0) for r in roles]
+        rows.append([g.label_zh, *(str(c) for c in cells), str(sum(cells))])
+    totals = [sum(counts.get((g.value, r.value), 0) for g in grades) for r in roles]
+    rows.append(["合计", *(str(t) for t in totals), str(sum(totals))])
+    return rows
+
+
+def deployment_rows(evidence: Evidence) -> list[list[str]]:
+    rows = [["受援医院", "科室", "岗位", "开始日期", "结束日期", "状态"]]
+    for d in evidence.deployments:
+        end = d.ends_on.isoformat() if d.ends_on else ""
+        rows.append(
+            [
+                d.recipient,
+                d.department,
+                d.post,
+                d.starts_on.isoformat(),
+                f"{end}(计划)" if end and d.end_is_planned else end,
+                d.status,
+            ]
+        )
+    return rows

@@ -1,0 +1,203 @@
+"""Creates, set-based: a run of create mutations is validated in Python and written with a few statements.
+
+Only what cannot be decided up front (a row another transaction inserted meanwhile) falls back to the
+per-mutation path, which runs in its own savepoint. Every answer comes from rows in this transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import FieldError
+from backend.models import Entry
+from backend.settings import Settings
+from backend.worklog.schemas import EntryCreate
+from backend.worklog.service import (
+    CONTENT_KEYS,
+    EntryContext,
+    content_from_create,
+    content_hash,
+    validate_content,
+)
+from backend.worklog.views import entry_views, month_start
+from sync.protocol import Mutation, MutationResult
+from sync.server.answers import applied, rejected
+from sync.server.convert import convert_error
+
+log = logging.getLogger("fieldlog.sync")
+
+# One round trip writes the rows, their first versions, their attachment names and the feed: the versions,
+# attachments and feed rows join on what the entries insert returned, so a row skipped by ON CONFLICT (another
+# transaction wrote that id meanwhile) gets nothing, and the caller decides it one by one. The feed part is
+# backend.feed's touch, inlined to save a round trip.
+_INSERT = """
+WITH ins AS (
+    INSERT INTO entries (id, expert_id, deployment_id, institution_id, work_date, activity_type, fields, start_time,
+                         end_time, duration_minutes, note, location, status, version, content_hash, device_id,
+                         device_time, quarantined, created_at, updated_at)
+    SELECT i, $1, d, inst, w, a, CAST(f AS jsonb), st, et, dm, n, CAST(l AS jsonb), 'draft', 1, h, $2, dt, false,
+           now(), now()
+    FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::date[], $7::text[], $8::text[], $9::time[], $10::time[],
+                $11::int[], $12::text[], $13::text[], $14::text[], $15::timestamptz[])
+         AS t(i, d, inst, w, a, f, st, et, dm, n, l, h, dt)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), versions AS (
+    INSERT INTO entry_versions (entry_id, version, snapshot, changed_by, change, changed_at)
+    SELECT t.i, 1, CAST(t.s AS jsonb), $1, 'create', now()
+    FROM unnest($3::uuid[], $16::text[]) AS t(i, s) JOIN ins ON ins.id = t.i
+), files AS (
+    INSERT INTO entry_attachments (entry_id, sha256)
+    SELECT t.i, t.h FROM unnest($17::uuid[], $18::text[]) AS t(i, h) JOIN ins ON ins.id = t.i
+), touched AS (
+    INSERT INTO sync_feed (user_id, kind, record_id, xid, op, changed_at)
+    SELECT $1, 'entry', ins.id::text, pg_current_xact_id()::text::bigint, 'upsert', now() FROM ins
+    ON CONFLICT (user_id, kind, record_id)
+    DO UPDATE SET xid = EXCLUDED.xid, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at
+)
+SELECT id FROM ins
+"""
+
+
+@dataclass
+class _Candidate:
+    mutation: Mutation
+    data: EntryCreate
+    clean: dict[str, Any]
+    hash: str
+
+
+def _snapshot_json(clean: dict[str, Any]) -> str:
+    """The version-1 snapshot, identical to what worklog.service.snapshot() writes for a new draft."""
+    data = msgspec.to_builtins({k: clean[k] for k in CONTENT_KEYS})
+    data.update(status="draft", version=1, review_comment=None, revision_of=None)
+    return msgspec.json.encode(data).decode()
+
+
+async def _closed_months(raw: Any, cands: list[_Candidate], ctx: EntryContext) -> set[tuple[uuid.UUID, Any]]:
+    keys = {(ctx.deployments[c.clean["deployment_id"]].institution_id, month_start(c.clean["work_date"]))
+            for c in cands}
+    if not keys:
+        return set()
+    rows = await raw.fetch("SELECT institution_id, month FROM month_closures WHERE (institution_id, month) IN "
+                           "(SELECT * FROM unnest($1::uuid[], $2::date[]))", [k[0] for k in keys], [k[1] for k in keys])
+    return {(r[0], r[1]) for r in rows}
+
+
+async def _attendance_days(raw: Any, expert_id: uuid.UUID, cands: list[_Candidate]) -> set[Any]:
+    days = [c.clean["work_date"] for c in cands if c.clean["activity_type"] == "attendance"]
+    if not days:
+        return set()
+    rows = await raw.fetch("SELECT work_date FROM entries WHERE expert_id = $1 AND activity_type = 'attendance' AND "
+                           "deleted_at IS NULL AND revision_of IS NULL AND work_date = ANY($2::date[])",
+                           expert_id, days)
+    return {r[0] for r in rows}
+
+
+async def bulk_create(session: AsyncSession, raw: Any, principal: Principal, mutations: list[Mutation],
+                      ctx: EntryContext, settings: Settings) -> tuple[dict[int, MutationResult], list[Mutation]]:
+    """Answers for the creates decided here, and the mutations left for the per-mutation path (in order)."""
+    results: dict[int, MutationResult] = {}
+    fallback: list[Mutation] = []
+    parsed: list[tuple[Mutation, EntryCreate, dict[str, Any], list[FieldError]]] = []
+    for m in mutations:
+        try:
+            data = msgspec.convert({**m.data, "id": str(m.record_id)}, EntryCreate)
+        except msgspec.ValidationError as exc:
+            results[m.seq] = rejected(m, [convert_error(exc)])
+            continue
+        clean, errors = validate_content(content_from_create(data), ctx, device_time=data.device_time)
+        parsed.append((m, data, clean, errors))
+    ids = [m.record_id for m, *_ in parsed]
+    existing = {r["id"]: r for r in await raw.fetch(
+        "SELECT id, expert_id, content_hash, version FROM entries WHERE id = ANY($1::uuid[])", ids)} if ids else {}
+    seen: set[uuid.UUID] = set()
+    cands: list[_Candidate] = []
+    conflicted: list[Mutation] = []
+    for m, data, clean, errors in parsed:
+        if m.record_id in seen:
+            fallback.append(m)  # the same id twice in one batch: decided against the first, after it is written
+            continue
+        seen.add(m.record_id)
+        row = existing.get(m.record_id)
+        if row is not None:
+            if row["expert_id"] != principal.user_id:
+                # Someone else's id: answered without a copy, as if the id were merely taken.
+                results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="conflict",
+                                                reason="id_taken")
+            elif not errors and content_hash(clean) == row["content_hash"]:
+                results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="duplicate",
+                                                version=row["version"])
+            else:
+                conflicted.append(m)
+        elif errors:
+            results[m.seq] = rejected(m, errors)
+        else:
+            cands.append(_Candidate(m, data, clean, content_hash(clean)))
+    closed = await _closed_months(raw, cands, ctx)
+    taken_days = await _attendance_days(raw, principal.user_id, cands)
+    to_insert: list[_Candidate] = []
+    for c in cands:
+        inst = ctx.deployments[c.clean["deployment_id"]].institution_id
+        if (inst, month_start(c.clean["work_date"])) in closed:
+            results[c.mutation.seq] = MutationResult(seq=c.mutation.seq, record_id=c.mutation.record_id,
+                                                     outcome="locked", reason="month_closed")
+        elif c.clean["activity_type"] == "attendance" and c.clean["work_date"] in taken_days:
+            results[c.mutation.seq] = rejected(c.mutation, [FieldError(
+                field="work_date", code="attendance_exists",
+                message="There is already an attendance record for this day")])
+        else:
+            if c.clean["activity_type"] == "attendance":
+                taken_days.add(c.clean["work_date"])
+            to_insert.append(c)
+    try:
+        async with session.begin_nested():
+            inserted = await _insert(raw, principal, to_insert, ctx)
+    except (asyncpg.PostgresError, SQLAlchemyError):
+        # A row the checks above did not foresee: nothing of the set-based write stays; decide one by one.
+        log.warning("set-based create fell back to per-mutation writes", exc_info=True)
+        inserted = set()
+    for c in to_insert:
+        if c.mutation.record_id in inserted:
+            results[c.mutation.seq] = applied(c.mutation, 1)
+        else:
+            fallback.append(c.mutation)  # written meanwhile by another transaction: decide one by one
+    if conflicted:
+        rows = list((await session.execute(select(Entry).where(Entry.id.in_([m.record_id for m in conflicted]))))
+                    .scalars())
+        views = {v.id: v for v in await entry_views(session, rows, settings.entry_grace_days)}
+        for m in conflicted:
+            results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="conflict",
+                                            reason="id_conflict",
+                                            server_copy=msgspec.to_builtins(views[m.record_id]))
+    fallback.sort(key=lambda m: m.seq)
+    return results, fallback
+
+
+async def _insert(raw: Any, principal: Principal, cands: list[_Candidate], ctx: EntryContext) -> set[uuid.UUID]:
+    if not cands:
+        return set()
+    enc = msgspec.json.encode
+    cl = [c.clean for c in cands]
+    pairs = [(c.mutation.record_id, sha) for c in cands for sha in c.clean["attachments"]]
+    rows = await raw.fetch(
+        _INSERT, principal.user_id, principal.device_id,
+        [c.mutation.record_id for c in cands], [x["deployment_id"] for x in cl],
+        [ctx.deployments[x["deployment_id"]].institution_id for x in cl], [x["work_date"] for x in cl],
+        [x["activity_type"] for x in cl], [enc(x["fields"]).decode() for x in cl], [x["start_time"] for x in cl],
+        [x["end_time"] for x in cl], [x["duration_minutes"] for x in cl], [x["note"] for x in cl],
+        [enc(x["location"]).decode() if x["location"] is not None else None for x in cl],
+        [c.hash for c in cands], [c.data.device_time for c in cands], [_snapshot_json(x) for x in cl],
+        [p[0] for p in pairs], [p[1] for p in pairs],
+    )
+    return {r[0] for r in rows}

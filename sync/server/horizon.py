@@ -1,0 +1,56 @@
+"""Purging old tombstones, and the horizon that makes cursors older than them answer a reset.
+
+Run by operations (cron, a job runner): `python -m sync.server.horizon` with the service's environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_PURGE = text("""
+WITH gone AS (DELETE FROM sync_feed WHERE op = 'delete' AND changed_at < :before RETURNING xid)
+SELECT count(*) AS n, max(xid) AS top FROM gone
+""")
+_RAISE = text("UPDATE sync_horizon SET min_xid = GREATEST(min_xid, :xid), purged_at = now() WHERE id = 1")
+
+
+async def purge_tombstones(session: AsyncSession, tombstone_days: int, *, now: datetime | None = None) -> int:
+    """Delete deletion tombstones older than `tombstone_days`; returns how many went.
+
+    A cursor whose previous snapshot could still need one of them (its xmin is not above the newest purged
+    transaction id) can no longer be continued: the horizon is raised past it so that pull answers a reset.
+    """
+    before = (now or datetime.now(UTC)) - timedelta(days=tombstone_days)
+    row = (await session.execute(_PURGE, {"before": before})).one()
+    if row.n:
+        await session.execute(_RAISE, {"xid": int(row.top) + 1})
+    return int(row.n)
+
+
+def main() -> int:
+    from backend.cli import database_url
+    from backend.db.engine import make_engine, make_sessionmaker
+    from backend.settings import load_settings
+
+    settings = load_settings()
+    keep: list[object] = []
+    url = database_url(settings, keep=keep)
+
+    async def run() -> int:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await purge_tombstones(session, settings.tombstone_days)
+        finally:
+            await engine.dispose()
+
+    print(f"purged {asyncio.run(run())} tombstones older than {settings.tombstone_days} days")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

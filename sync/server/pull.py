@@ -1,0 +1,181 @@
+"""GET /sync/pull: every change in the caller's scope since the cursor, in pages, gap-free.
+
+A first sync (no cursor) fixes a target snapshot T and pages through the caller's deployments, entries and
+rejected mutations; once done the phone holds everything visible in T. From then on each window runs from
+the previous snapshot to a new one, reading the per-user feed: a feed row belongs to the window iff its
+writing transaction is visible in the target and not in the previous snapshot. A transaction that took its
+id early and committed late is invisible in the snapshot taken before its commit, so the next window
+delivers it — ordering by commit time or by id alone would skip it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.models import Entry
+from backend.settings import Settings
+from backend.worklog.catalog import CATALOG_VERSION, catalog_etag
+from sync.protocol import PROTOCOL, PullChange, PullResponse
+from sync.server import records
+from sync.server.cursor import Cursor, CursorError, decode_cursor, encode_cursor, snapshot_bounds
+
+PULL_PAGE_MAX = 500
+FIRST_SYNC_PHASES = ("deployments", "entries", "mutations")
+
+_NOW = text("SELECT pg_current_snapshot()::text AS snap, (SELECT min_xid FROM sync_horizon WHERE id = 1) AS horizon")
+_WINDOW = text("""
+SELECT kind, record_id, xid, op FROM sync_feed
+WHERE user_id = :user AND xid >= :prev_xmin AND xid < :target_xmax
+  AND pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
+  AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
+  AND (xid, kind, record_id) > (:a_xid, :a_kind, :a_id)
+ORDER BY xid, kind, record_id
+LIMIT :limit
+""")
+
+
+class _Reset(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check(cursor: Cursor, now_snapshot: str, horizon: int) -> None:
+    """Refuse a cursor whose snapshots are malformed, older than the tombstone horizon, or from the future."""
+    _, now_xmax = snapshot_bounds(now_snapshot)
+    for snap in (cursor.prev, cursor.target):
+        if snap is None:
+            continue
+        try:
+            xmin, xmax = snapshot_bounds(snap)
+        except ValueError:
+            raise _Reset("cursor_invalid") from None
+        if xmin < horizon:
+            raise _Reset("cursor_too_old")  # tombstones it would need were purged
+        if xmax > now_xmax:
+            raise _Reset("cursor_unknown")  # from another (or restored) database
+    if cursor.prev is None and cursor.phase not in FIRST_SYNC_PHASES:
+        raise _Reset("cursor_invalid")
+
+
+async def _first_sync_page(session: AsyncSession, principal: Principal, cursor: Cursor, room: int,
+                           grace: int) -> list[PullChange]:
+    after = cursor.after[0] if cursor.after else None
+    if cursor.phase == "deployments":
+        found = await records.deployment_changes(session, principal, None, grace, after=after, limit=room)
+    elif cursor.phase == "entries":
+        query = select(Entry).where(records.pull_scope(principal), Entry.deleted_at.is_(None))
+        if after:
+            query = query.where(Entry.id > uuid.UUID(after))
+        rows = [e.id for e in (await session.execute(query.order_by(Entry.id).limit(room))).scalars()]
+        changes = await records.entry_changes(session, principal, rows, grace)
+        return [changes[str(i)] for i in rows if str(i) in changes]
+    else:
+        found = await records.mutation_changes(session, principal, None, after=after, limit=room)
+    return list(found.values())
+
+
+async def _window_page(session: AsyncSession, principal: Principal, cursor: Cursor, room: int,
+                       grace: int) -> list[tuple[list[str], PullChange]]:
+    assert cursor.prev is not None
+    assert cursor.target is not None
+    a = cursor.after or ["-1", "", ""]
+    rows = (await session.execute(_WINDOW, {
+        "user": principal.user_id, "prev_xmin": snapshot_bounds(cursor.prev)[0],
+        "target_xmax": snapshot_bounds(cursor.target)[1], "target": cursor.target, "prev": cursor.prev,
+        "a_xid": int(a[0]), "a_kind": a[1], "a_id": a[2], "limit": room,
+    })).all()
+    by_kind: dict[str, list[str]] = {}
+    for r in rows:
+        if r.op == "upsert":
+            by_kind.setdefault(r.kind, []).append(r.record_id)
+    loaded: dict[tuple[str, str], PullChange] = {}
+    entry_ids = [uuid.UUID(i) for i in by_kind.get("entry", [])]
+    dep_ids = [uuid.UUID(i) for i in by_kind.get("deployment", [])]
+    for rid, change in (await records.entry_changes(session, principal, entry_ids, grace)).items():
+        loaded["entry", rid] = change
+    for rid, change in (await records.deployment_changes(session, principal, dep_ids, grace)).items():
+        loaded["deployment", rid] = change
+    for rid, change in (await records.mutation_changes(session, principal, by_kind.get("mutation", []))).items():
+        loaded["mutation", rid] = change
+    changes = []
+    for r in rows:
+        change = loaded.get((r.kind, r.record_id))
+        if change is None and r.kind not in ("entry", "deployment", "mutation"):
+            change = PullChange(kind=r.kind, id=r.record_id, op=r.op)  # a kind this server version cannot load
+        # Deleted, or no longer in the caller's scope: either way the phone must drop it.
+        changes.append(([str(r.xid), r.kind, r.record_id],
+                        change or PullChange(kind=r.kind, id=r.record_id, op="delete")))
+    return changes
+
+
+def _reset(request_id: str, reason: str, now: datetime) -> PullResponse:
+    return PullResponse(protocol=PROTOCOL, request_id=request_id, changes=[], cursor="", has_more=False, reset=True,
+                        reset_reason=reason, catalog_version=CATALOG_VERSION, catalog_etag=catalog_etag(),
+                        server_time=now)
+
+
+async def pull(session: AsyncSession, principal: Principal, raw_cursor: str | None, limit: int, settings: Settings,
+               request_id: str) -> PullResponse:
+    """One page of changes; `reset` when the cursor cannot be continued (push first, then pull from scratch)."""
+    now = datetime.now(UTC)
+    current = (await session.execute(_NOW)).one()
+    secret = settings.signing_key
+    if raw_cursor:
+        try:
+            cursor = decode_cursor(raw_cursor, secret, principal.user_id)
+            _check(cursor, current.snap, current.horizon)
+        except CursorError:
+            return _reset(request_id, "cursor_invalid", now)
+        except _Reset as reset:
+            return _reset(request_id, reset.reason, now)
+    else:
+        cursor = Cursor(user=principal.user_id, target=current.snap, phase=FIRST_SYNC_PHASES[0])
+    changes: list[PullChange] = []
+    etag = catalog_etag()
+    if cursor.catalog != etag:
+        changes.append(PullChange(kind="catalog", id="catalog", op="upsert",
+                                  data={"version": CATALOG_VERSION, "etag": etag}))
+        cursor.catalog = etag
+    grace = settings.entry_grace_days
+    has_more = False
+    while True:
+        room = limit - len(changes)
+        if room <= 0:
+            has_more = True
+            break
+        if cursor.prev is None:  # first sync: scan the scope, phase by phase
+            page = await _first_sync_page(session, principal, cursor, room + 1, grace)
+            if len(page) > room:
+                changes += page[:room]
+                cursor.after = [changes[-1].id]
+                has_more = True
+                break
+            changes += page
+            nxt = FIRST_SYNC_PHASES.index(cursor.phase) + 1
+            if nxt < len(FIRST_SYNC_PHASES):
+                cursor.phase, cursor.after = FIRST_SYNC_PHASES[nxt], None
+                continue
+            cursor.prev, cursor.target, cursor.phase, cursor.after = cursor.target, None, "feed", None
+            continue
+        if cursor.target is None:
+            if cursor.prev == current.snap:
+                break
+            cursor.target, cursor.after = current.snap, None
+        keyed = await _window_page(session, principal, cursor, room + 1, grace)
+        if len(keyed) > room:
+            changes += [c for _, c in keyed[:room]]
+            cursor.after = keyed[room - 1][0]
+            has_more = True
+            break
+        changes += [c for _, c in keyed]
+        cursor.prev, cursor.target, cursor.after = cursor.target, None, None
+        break
+    return PullResponse(protocol=PROTOCOL, request_id=request_id, changes=changes,
+                        cursor=encode_cursor(cursor, secret), has_more=has_more, catalog_version=CATALOG_VERSION,
+                        catalog_etag=etag, server_time=now)
