@@ -18,6 +18,7 @@ from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
 from backend.runtime import Runtime
 from backend.settings import Settings
+from backend.storage import start_storage, stop_storage
 
 
 def route_handlers() -> list[Any]:
@@ -37,6 +38,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
 
     async def on_startup(app: Litestar) -> None:
         runtime = Runtime.build(settings, database_url)
+        await start_storage(runtime)
         runtime_holder["runtime"] = runtime
         app.state["runtime"] = runtime
         for hook in app.state.get("startup_hooks", []):
@@ -47,6 +49,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         if runtime is not None:
             for hook in app.state.get("shutdown_hooks", []):
                 await hook(runtime)
+            await stop_storage(runtime)
             await runtime.engine.dispose()
 
     return Litestar(

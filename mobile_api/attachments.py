@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Litestar, Request, Response, get, head, post, put
+from litestar import Controller, Request, Response, get, head, post, put
 from litestar.di import Provide
-from litestar.enums import HttpMethod
-from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter
 from litestar.response import File, Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +16,7 @@ from backend.errors import ServiceUnavailable
 from backend.http.deps import requires_role
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
-from backend.storage import start_storage, stop_storage, storage_of
+from backend.storage import storage_of
 from backend.storage.base import Storage, content_disposition
 from backend.worklog import attachments as service
 from backend.worklog.attachment_schemas import AttachmentCreate, AttachmentOut
@@ -26,23 +24,6 @@ from backend.worklog.attachment_schemas import AttachmentCreate, AttachmentOut
 
 async def provide_storage(runtime: Runtime) -> Storage:
     return storage_of(runtime)
-
-
-class _RegistersStorage(HTTPRouteHandler):
-    """A route handler that, when the app registers it, adds the storage's start-up and shutdown hooks.
-
-    The app factory runs `app.state["startup_hooks"]` once the event loop runs; registering from here keeps the
-    storage out of import time and out of the core's app module.
-    """
-
-    def on_registration(self, app: Litestar) -> None:
-        super().on_registration(app)
-        for key, hook in (("startup_hooks", start_storage), ("shutdown_hooks", stop_storage)):
-            hooks = app.state.get(key)
-            if hooks is None:
-                hooks = app.state[key] = []
-            if hook not in hooks:
-                hooks.append(hook)
 
 
 UploadOffsetHeaders = {"Upload-Offset": "bytes stored so far", "Upload-Length": "declared size"}
@@ -53,7 +34,7 @@ class AttachmentController(Controller):
     tags = ["attachments"]
     dependencies = {"storage": Provide(provide_storage)}
 
-    @_RegistersStorage(http_method=HttpMethod.POST, operation_id="declare_attachment", status_code=201,
+    @post("", operation_id="declare_attachment", status_code=201,
                        summary="Declare a file by SHA-256 and get upload instructions",
                        description="201 when new; 200 when this user already declared the same hash (status "
                                    "`complete` means it is stored and needs no upload).",

@@ -33,15 +33,19 @@ async def bounded_sync_body(request: Request[Any, Any, Any]) -> None:
     """Sync bodies get the sync limits (larger than the app's), checked from Content-Length before any read.
 
     The gzip middleware has already bounded a compressed body (wire size) and its expansion, and replaced
-    Content-Length with the expanded size; what is checked here is the decoded size.
+    Content-Length with the expanded size; a plain body is held to the wire limit.
     """
     settings = runtime_of(request.app.state).settings
     length = request.content_length
     if length is None:
         raise LengthRequired("Send the push with a Content-Length header")
-    if length > settings.sync_max_expanded_bytes:
-        raise PayloadTooLarge(f"A push body may be at most {settings.sync_max_expanded_bytes} bytes decoded",
-                              extra={"limit": settings.sync_max_expanded_bytes, "reason": "body_too_large"})
+    gzipped = "gzip_wire_bytes" in request.scope.get("state", {})
+    # A gzip body was bounded on the wire by the middleware; a plain body's wire size is its length.
+    limit = settings.sync_max_expanded_bytes if gzipped else settings.sync_max_body_bytes
+    if length > limit:
+        kind = "decoded" if gzipped else "uncompressed"
+        raise PayloadTooLarge(f"A push body may be at most {limit} bytes {kind}; send gzip or smaller batches",
+                              extra={"limit": limit, "reason": "body_too_large"})
     await validate_body_strictly(request)
 
 

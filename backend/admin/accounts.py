@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import vocab
@@ -201,17 +201,22 @@ async def revoke_role(session: AsyncSession, actor: Principal, user_id: uuid.UUI
 async def release_device(session: AsyncSession, actor: Principal, device_id: str) -> None:
     """Unregister a phone so another user can sign in on it; its sessions end at once.
 
-    A phone that has already pushed mutations is refused: its (device, seq) rows are the exactly-once
-    record, and a new user's seq 1 would be answered as a duplicate of the old user's. Such a phone signs in
-    under a new device id (reinstall) instead.
+    The old registration's sync history (the exactly-once record of its mutations) is kept under an archived
+    device id, so the phone's id is free again and a new user's mutation 1 is not mistaken for the old one's.
     """
     device = await session.get(Device, device_id, with_for_update=True)
     if device is None:
         raise NotFound("No such device")
-    if (await session.execute(select(exists().where(SyncMutation.device_id == device_id)))).scalar_one():
-        raise Conflict("The device has sync history and cannot be handed over; reinstall the app to get a new device id",
-                       extra={"reason": "device_has_sync_history"})
-    await session.execute(delete(RefreshToken).where(RefreshToken.device_id == device_id))
+    archived = f"released-{uuid.uuid4().hex}"
+    session.add(Device(id=archived, user_id=device.user_id, registered_at=device.registered_at,
+                       last_seen_at=device.last_seen_at, last_sync_at=device.last_sync_at,
+                       last_device_time=device.last_device_time, clock_skew_ms=device.clock_skew_ms,
+                       pending_count=device.pending_count, oldest_pending_at=device.oldest_pending_at,
+                       app_version=device.app_version, last_ack_seq=device.last_ack_seq))
+    await session.flush()
+    await session.execute(update(SyncMutation).where(SyncMutation.device_id == device_id).values(device_id=archived))
+    await session.execute(update(RefreshToken).where(RefreshToken.device_id == device_id)
+                          .values(device_id=archived, revoked_at=func.now(), revoked_reason="device_released"))
     await session.delete(device)
     await session.flush()
     await record(session, actor, "release_device", "device", device_id, before={"user_id": str(device.user_id)})

@@ -6,29 +6,31 @@ import uuid
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.audit.chain import GENESIS_HASH, AuditRecord, record_digest, seal
 from backend.auth.principal import Principal
 from backend.http.context import origin_var, request_id_var
-from backend.models import AuditEvent
+from backend.models import AuditEvent, AuditPending
 
-# One constant key for the whole trail: every writer serialises on it until its transaction ends, so the
-# event it reads as "last" is still the last when it commits and seq + prev_hash form a single chain even
-# when transactions run concurrently on several API nodes. The lock is taken on every call, not once per
-# transaction: a lock first taken inside a savepoint is released when that savepoint rolls back (checked
-# on the bundled PostgreSQL), and the next event must not be written without it.
+# One constant key for the whole trail. Events are first staged in `audit_pending` (no lock, and they vanish
+# with a rolled-back savepoint); just before the transaction commits, `seal_pending` takes this lock, reads
+# the head of the chain and appends the staged events. The lock is held only from sealing to commit, so
+# concurrent writers no longer serialise for the whole length of their transactions.
 AUDIT_LOCK_KEY: Final = 0x61756469_74_01  # "audit" 1
+PENDING_FLAG: Final = "audit_pending"
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 # A separate statement after the lock: under READ COMMITTED each statement takes a new snapshot, so this
 # one sees the event a concurrent writer committed while we waited (one statement would not).
-_HEAD = text(
+_HEAD = text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+_STAGED = text(
     """
-    SELECT clock_timestamp() AS now, last.seq, last.hash
-    FROM (SELECT 1) AS one LEFT JOIN LATERAL
-         (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS last ON true
+    DELETE FROM audit_pending WHERE txid = (pg_current_xact_id()::text)::bigint
+    RETURNING id, occurred_at, actor_id, actor_role, action, object_type, object_id, institution_id,
+              request_id, origin, before_digest, after_digest, detail
     """
 )
 
@@ -60,22 +62,53 @@ async def record(
     `role` names the role the actor acted in (a supervisor may also be an expert); by default their
     highest role. `before`/`after` are the record's JSON form; only their digests are stored.
     """
-    await session.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
-    head = (await session.execute(_HEAD)).one()
-    audit_record = AuditRecord(
-        occurred_at=head.now,
-        actor_id=actor.user_id if actor is not None else None,
-        actor_role=role or (actor.primary_role if actor is not None else "system"),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        request_id=request_id_var.get(),
-        origin=origin_of(actor),
-        before_digest=record_digest(before),
-        after_digest=record_digest(after),
-        detail=detail or {},
+    await session.execute(
+        insert(AuditPending).values(
+            actor_id=actor.user_id if actor is not None else None,
+            actor_role=role or (actor.primary_role if actor is not None else "system"),
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            institution_id=institution_id,
+            request_id=request_id_var.get(),
+            origin=origin_of(actor),
+            before_digest=record_digest(before),
+            after_digest=record_digest(after),
+            detail=msgspec.to_builtins(detail or {}),
+        )
     )
-    event = seal(audit_record, seq=(head.seq or 0) + 1, prev_hash=head.hash or GENESIS_HASH)
-    values = msgspec.structs.asdict(event)
-    values["institution_id"] = institution_id
-    await session.execute(insert(AuditEvent).values(**values))
+    session.info[PENDING_FLAG] = True
+
+
+def seal_pending(session: Session) -> None:
+    """Append this transaction's staged events to the chain (runs in `before_commit`, inside the transaction)."""
+    if not session.info.pop(PENDING_FLAG, False):
+        return
+    staged = session.execute(_STAGED).all()
+    if not staged:
+        return
+    session.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
+    head = session.execute(_HEAD).one_or_none()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    rows = []
+    for row in sorted(staged, key=lambda r: r.id):
+        seq += 1
+        event = seal(
+            AuditRecord(
+                occurred_at=row.occurred_at, actor_id=row.actor_id, actor_role=row.actor_role, action=row.action,
+                object_type=row.object_type, object_id=row.object_id, request_id=row.request_id,
+                origin=row.origin, before_digest=row.before_digest, after_digest=row.after_digest,
+                detail=row.detail,
+            ),
+            seq=seq,
+            prev_hash=prev,
+        )
+        values = msgspec.structs.asdict(event)
+        values["institution_id"] = row.institution_id
+        rows.append(values)
+        prev = event.hash
+    session.execute(insert(AuditEvent), rows)
+
+
+# Every session (request-scoped, CLI, jobs) seals its staged events as it commits.
+event.listen(Session, "before_commit", seal_pending)

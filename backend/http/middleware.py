@@ -161,6 +161,9 @@ def gzip_requests(max_compressed: int, max_expanded: int) -> Any:
             new_headers = [
                 (k, v) for k, v in scope.get("headers", []) if k not in (b"content-encoding", b"content-length")
             ] + [(b"content-length", str(len(body)).encode())]
+            state = scope.setdefault("state", {})
+            # Routes with their own limits need to know the wire size was already bounded here.
+            state["gzip_wire_bytes"] = compressed
             scope = {**scope, "headers": new_headers}
             sent = False
 

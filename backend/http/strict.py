@@ -54,6 +54,11 @@ async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
     decoder = _decoder_for(request)
     if decoder is None:
         return
+    if "principal" in request.scope["route_handler"].parsed_fn_signature.parameters:
+        # Authentication answers before validation: a caller without a valid token learns nothing about the body.
+        from backend.http.deps import bearer_token, runtime_of
+
+        runtime_of(request.app.state).signer.verify(bearer_token(request))
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(

@@ -1,6 +1,6 @@
 """The relational model. Every table is created by the Alembic migrations; the test suite compares both."""
 
-from backend.models.audit import AuditEvent, MonthClosure
+from backend.models.audit import AuditEvent, AuditPending, MonthClosure
 from backend.models.base import Base
 from backend.models.core import (
     Agreement,
@@ -23,6 +23,7 @@ __all__ = [
     "AgreementTarget",
     "Attachment",
     "AuditEvent",
+    "AuditPending",
     "Base",
     "Deployment",
     "Device",

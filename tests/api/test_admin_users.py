@@ -158,3 +158,25 @@ async def test_hr_sees_only_experts_of_their_home_hospital(client: Any, world: W
         str(world.expert_b.id)]
     expert = await world.headers(client, "expert_a")
     assert problem(await client.get("/api/v1/experts", headers=expert), 403)
+
+
+async def test_released_phone_with_sync_history_starts_fresh_for_the_next_user(
+    client: Any, world: World, session: Any
+) -> None:
+    from tests.sync import clinic
+
+    h = await world.headers(client, "admin")
+    first = await login(client, world.expert_a.username, device_id="ward-phone-01")
+    body = {"request_id": "r1", "device_id": "ward-phone-01", "mutations": [
+        {"seq": 1, "kind": "create", "record_id": "00000000-0000-4000-8000-000000000001",
+         "data": clinic(world.deployment_a.id)}]}
+    pushed = await client.post("/api/v1/sync/push", json=body, headers=first["headers"])
+    assert [r["outcome"] for r in pushed.json()["results"]] == ["applied"]
+    assert (await client.delete(f"{BASE}/devices/ward-phone-01", headers=h)).status_code == 204
+    second = await login(client, world.expert_b.username, device_id="ward-phone-01")
+    body["mutations"] = [{"seq": 1, "kind": "create", "record_id": "00000000-0000-4000-8000-000000000002",
+                          "data": clinic(world.deployment_b.id)}]
+    again = (await client.post("/api/v1/sync/push", json=body, headers=second["headers"])).json()
+    # The new user's mutation 1 is applied, not mistaken for the old user's stored answer.
+    assert [r["outcome"] for r in again["results"]] == ["applied"]
+    assert again["results"][0].get("replayed") is not True

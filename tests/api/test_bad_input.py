@@ -70,3 +70,8 @@ async def test_health_and_ready(client: Any) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")
     assert ready.status_code == 200 and ready.json()["status"] == "ok"
+
+
+async def test_missing_token_answers_401_before_body_validation(client: Any, world: World) -> None:
+    r = await client.post("/api/v1/entries", json={"nonsense": True})
+    assert problem(r, 401)["reason"] == "missing_token"

@@ -63,11 +63,11 @@ async def test_a_push_larger_than_the_app_limit_but_within_the_sync_limit_is_acc
     await p.push_body(body)
 
 
-async def test_a_body_over_the_sync_limit_is_refused(client: Any, world: Any, db: Any) -> None:
+async def test_a_plain_body_over_the_wire_limit_is_refused(client: Any, world: Any, db: Any) -> None:
     p = await phone(client, world.expert_a.username)
-    body = p.body([]) | {"padding": "x" * (db.settings.sync_max_expanded_bytes + 10)}
+    body = p.body([]) | {"padding": "x" * (db.settings.sync_max_body_bytes + 10)}
     problem = await p.push_body(body, expect=413)
-    assert problem["limit"] == db.settings.sync_max_expanded_bytes
+    assert problem["limit"] == db.settings.sync_max_body_bytes
 
 
 async def test_pull_limit_and_auth_are_checked(client: Any, world: Any) -> None:
