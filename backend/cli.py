@@ -72,7 +72,15 @@ def cmd_seed_demo(settings: Settings, _args: Any) -> int:
     upgrade(url)
     accounts = asyncio.run(_with_session(settings, url, seed_demo))
     _print_accounts(accounts)
+    made = asyncio.run(_with_session(settings, url, lambda s: _demo_work(s, settings)))
+    print(f"demo work: {made} new entries")
     return 0
+
+
+async def _demo_work(session: Any, settings: Settings) -> int:
+    from backend.demo_work import seed_demo_work
+
+    return await seed_demo_work(session, settings)
 
 
 def _configure_create_user(p: argparse.ArgumentParser) -> None:
@@ -145,6 +153,7 @@ def cmd_serve(settings: Settings, args: Any) -> int:
             from backend.demo import seed_demo
 
             _print_accounts(asyncio.run(_with_session(settings, url, seed_demo)))
+            asyncio.run(_with_session(settings, url, lambda s: _demo_work(s, settings)))
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"fieldlog serving on http://{host}:{port} (database: {'embedded' if embedded else 'DATABASE_URL'})",

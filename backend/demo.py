@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.models import Agreement, AgreementTarget, Deployment, Institution, RoleGrant, User
 from backend.security.passwords import hash_password
 
-DEMO_PASSWORD = "fieldlog-demo-2026"
+DEMO_PASSWORD = "fieldlog-demo-2026"  # noqa: S105 - the published password of the demo accounts
 
 
 class DemoAccount(msgspec.Struct, kw_only=True):
@@ -29,7 +30,7 @@ def _ns(name: str) -> uuid.UUID:
 
 async def seed_demo(session: AsyncSession, *, today: date | None = None) -> list[DemoAccount]:
     """Insert the demo records unless they are already there; return the accounts to print."""
-    today = today or date.today()
+    today = today or datetime.now(ZoneInfo("Asia/Shanghai")).date()
     existing = (await session.execute(select(User.id).where(User.username == "admin"))).scalar_one_or_none()
     accounts = _accounts()
     if existing is not None:
@@ -47,7 +48,8 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None) -> list
                            county_code="330522")
     session.add_all([home, county_a, county_b, township])
     await session.flush()
-    start = date(today.year, 1, 1) if today.month > 3 else date(today.year - 1, 7, 1)
+    # Stays began five months ago, so every demo expert is on site today and has history behind them.
+    start = today - timedelta(days=150)
     agreements = [
         Agreement(id=_ns("agr/a"), name="浙江省人民医院—长兴县人民医院 组团式帮扶", programme="team_support",
                   supporting_id=home.id, recipient_id=county_a.id, starts_on=date(today.year - 1, 1, 1),
