@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from backend.stats.service_time import ServiceRules
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
@@ -52,6 +54,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "INFO"
     db_pool_size: int = 10
     max_inflight_requests: int = 256
+    service_rules: ServiceRules = msgspec.field(default_factory=ServiceRules)
 
     @property
     def record_key(self) -> bytes:
@@ -124,6 +127,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     level = env.get("FIELDLOG_LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"FIELDLOG_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    try:
+        service_rules = ServiceRules.from_env(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     types = tuple(t.strip() for t in env.get("FIELDLOG_ATTACHMENT_TYPES", "").split(",") if t.strip())
     return Settings(
         database_url=db_url,
@@ -162,4 +169,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         db_pool_size=_int(env, "FIELDLOG_DB_POOL_SIZE", 10, minimum=1, maximum=200),
         max_inflight_requests=_int(env, "FIELDLOG_MAX_INFLIGHT", 256, minimum=1),
+        service_rules=service_rules,
     )

@@ -18,3 +18,5 @@ from backend.api.admin_imports import ImportsController  # noqa: E402
 from backend.api.admin_users import DevicesController, ExpertsController, UsersController  # noqa: E402
 ROUTES += [InstitutionsController, AgreementsController, DeploymentsController, UsersController, DevicesController,
            ExpertsController, ImportsController]
+from backend.web import ROUTER as WEB_CONSOLE  # noqa: E402
+ROUTES.append(WEB_CONSOLE)

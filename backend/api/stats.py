@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, date, datetime
 
@@ -19,15 +18,10 @@ from backend.stats.hospital import AgreementStats, InstitutionStats, agreement_s
 from backend.stats.service_time import ServiceRules
 from backend.worklog.rules import local_today
 
-_RULES_KEY = "stats.service_rules"
-
 
 def service_rules_of(runtime: Runtime) -> ServiceRules:
-    """The service-time rules of this process, read from FIELDLOG_SERVICE_* once and kept on the runtime."""
-    rules = runtime.extras.get(_RULES_KEY)
-    if rules is None:
-        rules = runtime.extras[_RULES_KEY] = ServiceRules.from_env(os.environ)
-    return rules
+    """The service-time rules (FIELDLOG_SERVICE_*), validated with the other settings at start-up."""
+    return runtime.settings.service_rules
 
 
 async def provide_rules(runtime: Runtime) -> ServiceRules:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Response, Router, get
-from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -30,10 +31,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 SECURITY_HEADERS = [
-    ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
 ]
 
 # Revalidate on every load: a deploy must reach open consoles at once, and the files are small.
@@ -43,14 +44,28 @@ _REVALIDATE = CacheControlHeader(no_cache=True)
 @get("/", include_in_schema=False, cache_control=_REVALIDATE, sync_to_thread=False)
 def console_index() -> Response[bytes]:
     """The console's shell; navigation inside it is by URL fragment, so this one path serves every page."""
-    return Response(content=(STATIC_DIR / "index.html").read_bytes(), media_type="text/html; charset=utf-8")
+    return Response(content=(STATIC_DIR / "index.html").read_bytes(), media_type="text/html")
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """Add the security headers to every answer; a middleware, because static file answers skip response_headers."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
 
 
 def console_router() -> Router:
     """The console's routes, with the security headers on every answer (the shell and each static file)."""
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], cache_control=_REVALIDATE,
                                         name="console_static", include_in_schema=False)
-    return Router(path="/", route_handlers=[console_index, static], response_headers=SECURITY_HEADERS,
+    return Router(path="/", route_handlers=[console_index, static], middleware=[security_headers],
                   include_in_schema=False)
 
 

@@ -51,3 +51,9 @@ def test_jwt_keys_first_one_signs(tmp_path: Path) -> None:
     s = load_settings(env(tmp_path, FIELDLOG_JWT_KEYS="new:" + "n" * 40 + ",old:" + "o" * 40))
     assert s.jwt_active_kid == "new"
     assert set(s.jwt_keys) == {"new", "old"}
+
+
+def test_service_time_rules_are_validated_with_the_settings(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path, FIELDLOG_SERVICE_COUNT_TRAVEL="false")).service_rules.count_travel_days is False
+    with pytest.raises(SettingsError, match="FIELDLOG_SERVICE_COUNT_TRAVEL"):
+        load_settings(env(tmp_path, FIELDLOG_SERVICE_COUNT_TRAVEL="sometimes"))
