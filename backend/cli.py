@@ -114,15 +114,16 @@ def _configure_api_docs(p: argparse.ArgumentParser) -> None:
 
 @command("api-docs", "write the API reference (Markdown) generated from the OpenAPI schema", _configure_api_docs)
 def cmd_api_docs(settings: Settings, args: Any) -> int:
-    import json
     from pathlib import Path
+
+    import msgspec
 
     from backend.apidocs import openapi_schema, render_markdown
 
     schema = openapi_schema(settings)
     Path(args.out).write_text(render_markdown(schema), encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps(schema, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(schema), indent=1))
     print(f"wrote {args.out}")
     return 0
 

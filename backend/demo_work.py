@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.models import Deployment, RoleGrant, User
+from backend.models import Deployment, Entry, RoleGrant, User
 from backend.review.decisions import decide
 from backend.review.schemas import Decision
 from backend.review.service import submit_entry
@@ -71,6 +71,8 @@ async def seed_demo_work(session: AsyncSession, settings: Settings, *, today: da
             items.append(_WORK[rng.randrange(len(_WORK))])
             for kind, fields in items:
                 entry_id = uuid.uuid5(uuid.NAMESPACE_URL, f"fieldlog-demo/entry/{dep.id}/{day}/{kind}")
+                if await session.get(Entry, entry_id) is not None:
+                    continue  # seeded on an earlier start (perhaps reviewed since): keep it as it is
                 view, created = await create_entry(
                     session, expert,
                     EntryCreate(id=entry_id, deployment_id=dep.id, work_date=day, activity_type=kind,

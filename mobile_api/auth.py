@@ -15,6 +15,7 @@ from backend.auth.service import TokenPair
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
 
+
 class LoginRequest(msgspec.Struct, kw_only=True):
     """Credentials and the phone's own stable device id (the device is registered to the user)."""
 

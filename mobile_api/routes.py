@@ -13,4 +13,5 @@ from mobile_api.trainees import TraineeController  # noqa: E402
 
 ROUTES += [CatalogController, EntryController, TraineeController, AttachmentController]
 from mobile_api.review import EntryReviewController  # noqa: E402
+
 ROUTES.append(EntryReviewController)

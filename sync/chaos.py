@@ -56,6 +56,7 @@ class ChaosOptions:
     pull_limit: int = 100
     access_token_minutes: int | None = None
     work_dir: Path | None = None
+    workers: int = 1  # uvicorn worker processes of the server under test
 
 
 class ChaosTransport:
@@ -220,7 +221,7 @@ async def run_chaos(opts: ChaosOptions, database_url: str) -> ChaosResult:
     work = opts.work_dir or Path(tempfile.mkdtemp(prefix="fieldlog-chaos-"))
     people: ChaosPeople = await make_people(database_url, opts.phones)
     extra = {"FIELDLOG_ACCESS_TOKEN_MINUTES": str(opts.access_token_minutes)} if opts.access_token_minutes else {}
-    server = ServerProcess(database_url, work / "server", extra_env=extra)
+    server = ServerProcess(database_url, work / "server", extra_env=extra, workers=opts.workers)
     await server.start()
     stats: Counter[str] = Counter()
     master = random.Random(opts.seed)
@@ -273,9 +274,10 @@ def _parse(argv: list[str] | None) -> tuple[ChaosOptions, str | None, Path]:
     p.add_argument("--database-url", help="a PostgreSQL to use (default: the embedded one under --data-dir)")
     p.add_argument("--data-dir", type=Path, default=Path("var/chaos"))
     p.add_argument("--access-token-minutes", type=int, default=1, help="short tokens expire for real mid-run")
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (killed together on restarts)")
     a = p.parse_args(argv)
     opts = ChaosOptions(phones=a.phones, mutations=a.mutations, seed=a.seed,
-                        access_token_minutes=a.access_token_minutes, work_dir=a.data_dir / "run")
+                        access_token_minutes=a.access_token_minutes, work_dir=a.data_dir / "run", workers=a.workers)
     return opts, a.database_url, a.data_dir
 
 

@@ -7,7 +7,9 @@ from environment variables, so the run talks HTTP to a separate process exactly 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,9 +39,11 @@ _REPO = Path(__file__).resolve().parent.parent
 def app_from_env() -> Any:
     """The application, built from the environment (DATABASE_URL and FIELDLOG_*), for `uvicorn --factory`."""
     from backend.app import create_app
+    from backend.http.middleware import configure_logging
     from backend.settings import load_settings
 
     settings = load_settings()
+    configure_logging(settings.log_level)  # as `fieldlog serve` does; otherwise every request logs at INFO
     return create_app(settings, os.environ["DATABASE_URL"])
 
 
@@ -62,6 +66,7 @@ class ServerProcess:
     data_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    workers: int = 1  # uvicorn worker processes (a 2-core machine serves more with 2: PostgreSQL waits on I/O)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
 
@@ -86,10 +91,13 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "server.log").open("ab")  # noqa: ASYNC240 - a local log file, once per start
         # Popen only forks; the waiting below is asynchronous.
+        # uvloop and httptools are what uvicorn[standard] runs on; named so that a missing one fails loudly.
+        # A session of its own, so that kill() takes the worker processes down with their supervisor.
         self.proc = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and module
             [sys.executable, "-m", "uvicorn", "sync.chaos_world:app_from_env", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
-            env=self.env(), stdout=log, stderr=log, cwd=str(_REPO))
+             "--port", str(self.port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
+             "--http", "httptools", *(["--workers", str(self.workers)] if self.workers > 1 else [])],
+            env=self.env(), stdout=log, stderr=log, cwd=str(_REPO), start_new_session=True)
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
             while time.monotonic() < deadline:
@@ -105,7 +113,8 @@ class ServerProcess:
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the supervisor and its workers, as a node dies
             self.proc.wait()
 
     async def restart(self, downtime: float = 0.5) -> None:
@@ -120,8 +129,7 @@ class ServerProcess:
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
 
 
 @dataclass(frozen=True)

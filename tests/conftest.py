@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import create_app
-from backend.db.engine import make_engine, make_sessionmaker, plain_url
+from backend.db.engine import plain_url
 from backend.db.migrate import upgrade
 from backend.runtime import Runtime
 from backend.settings import Settings, load_settings

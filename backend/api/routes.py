@@ -6,17 +6,22 @@ from typing import Any
 
 ROUTES: list[Any] = []
 from backend.api.stats import StatsController  # noqa: E402
+
 ROUTES.append(StatsController)
-from backend.api.review import EntryHistoryController, ReviewController  # noqa: E402
 from backend.api.audit import AuditController  # noqa: E402
 from backend.api.months import MonthsController  # noqa: E402
+from backend.api.review import EntryHistoryController, ReviewController  # noqa: E402
+
 ROUTES += [ReviewController, EntryHistoryController, AuditController, MonthsController]
 from backend.api.exports import ExportController, VerifyController  # noqa: E402
+
 ROUTES += [ExportController, VerifyController]
 from backend.api.admin import AgreementsController, DeploymentsController, InstitutionsController  # noqa: E402
 from backend.api.admin_imports import ImportsController  # noqa: E402
 from backend.api.admin_users import DevicesController, ExpertsController, UsersController  # noqa: E402
+
 ROUTES += [InstitutionsController, AgreementsController, DeploymentsController, UsersController, DevicesController,
            ExpertsController, ImportsController]
 from backend.web import ROUTER as WEB_CONSOLE  # noqa: E402
+
 ROUTES.append(WEB_CONSOLE)

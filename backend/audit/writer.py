@@ -81,7 +81,13 @@ async def record(
 
 
 def seal_pending(session: Session) -> None:
-    """Append this transaction's staged events to the chain (runs in `before_commit`, inside the transaction)."""
+    """Append this transaction's staged events to the chain (runs in `before_commit`, inside the transaction).
+
+    SQLAlchemy also fires `before_commit` when a savepoint is released; sealing then would take the chain's
+    lock while the outer transaction still has work to do, so only the outermost commit seals.
+    """
+    if session.in_nested_transaction():
+        return
     if not session.info.pop(PENDING_FLAG, False):
         return
     staged = session.execute(_STAGED).all()

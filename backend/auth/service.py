@@ -22,7 +22,7 @@ class TokenPair(msgspec.Struct, kw_only=True):
 
     access_token: str
     refresh_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     refresh_expires_in: int
     user_id: uuid.UUID

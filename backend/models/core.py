@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend import vocab
-from backend.models.base import Base, now_column, enum_check, uuid_pk
+from backend.models.base import Base, enum_check, now_column, uuid_pk
 
 
 class Institution(Base):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, now_column, enum_check
+from backend.models.base import Base, enum_check, now_column
 
 MUTATION_OUTCOMES = ("applied", "duplicate", "conflict", "locked", "rejected")
 

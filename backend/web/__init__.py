@@ -63,10 +63,19 @@ def security_headers(app: ASGIApp) -> ASGIApp:
 
 def console_router() -> Router:
     """The console's routes, with the security headers on every answer (the shell and each static file)."""
-    static = create_static_files_router(path="/static", directories=[STATIC_DIR], cache_control=_REVALIDATE,
-                                        name="console_static", include_in_schema=False)
-    return Router(path="/", route_handlers=[console_index, static], middleware=[security_headers],
-                  include_in_schema=False)
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=_REVALIDATE,
+        name="console_static",
+        include_in_schema=False,
+    )
+    return Router(
+        path="/",
+        route_handlers=[console_index, static],
+        middleware=[security_headers],
+        include_in_schema=False,
+    )
 
 
 ROUTER = console_router()

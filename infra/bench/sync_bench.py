@@ -2,8 +2,9 @@
 
     .venv/bin/python infra/bench/sync_bench.py
 
-Prints: push throughput (entries/s) with batches of 1, 20 and 200 from 50 concurrent devices, p50/p95 push
-latency, first-sync time of a phone holding 5,000 records, incremental pull latency (<= 100 changes),
+Prints: push throughput (entries/s) with batches of 1, 20 and 200 from 50 concurrent devices pushing
+back-to-back (saturation: latency there is queueing, 50 / throughput), p50/p95 push latency, the latency of
+20-entry pushes from the same 50 devices each pushing once a second (and twice), first-sync time of a phone holding 5,000 records, incremental pull latency (<= 100 changes),
 bytes on the wire per entry with and without gzip, and the raw asyncpg insert rate of the same rows
 (INSERT ... SELECT FROM unnest ... ON CONFLICT DO NOTHING) measured in the same run, with the ratio.
 Request bodies are built before the clock starts, so the figures are the server's, not this script's.
@@ -16,16 +17,20 @@ import asyncio
 import gzip
 import hashlib
 import json
+import os
 import random
 import sys
 import time
 import uuid
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -55,16 +60,78 @@ class Device:
     def __init__(self, person: Person, device_id: str) -> None:
         self.person, self.device_id, self.seq, self.token = person, device_id, 0, ""
 
-    def body(self, entries: list[dict[str, Any]]) -> tuple[str, bytes, int]:
+    def body(self, entries: list[dict[str, Any]], *, as_reference_client: bool = False) -> tuple[str, bytes, int]:
+        """A push as a phone sends it: the record id once (`record_id`), no null or default keys, UTF-8 text.
+
+        `as_reference_client`: the shape sync/client_push.py sends today (the id again inside `data`,
+        `base_version: null`, app and schema version, non-ASCII text as \\u escapes), for comparison.
+        """
         muts = []
+        now = datetime.now(UTC).isoformat()
         for e in entries:
             self.seq += 1
-            muts.append({"seq": self.seq, "kind": "create", "record_id": e["id"], "data": e})
+            data = dict(e) if as_reference_client else {k: v for k, v in e.items() if k != "id"}
+            m = {"seq": self.seq, "kind": "create", "record_id": e["id"], "data": data, "queued_at": now}
+            if as_reference_client:
+                m["base_version"] = None
+            muts.append(m)
         rid = uuid.uuid4().hex
-        raw = json.dumps({"request_id": rid, "device_id": self.device_id, "device_time": datetime.now(UTC).isoformat(),
-                          "pending_count": len(muts), "mutations": muts}, separators=(",", ":"),
-                         ensure_ascii=False).encode()
-        return rid, gzip.compress(raw, 6), len(raw)
+        body: dict[str, Any] = {"request_id": rid, "device_id": self.device_id, "device_time": now,
+                                "pending_count": len(muts), "mutations": muts}
+        if as_reference_client:
+            body.update(app_version="chaos", schema_version=1, oldest_pending_at=now)
+        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=as_reference_client).encode()
+        return rid, gzip.compress(raw, 6, mtime=0), len(raw)
+
+
+class Wire:
+    """A minimal HTTP/1.1 keep-alive client for the measured requests.
+
+    httpx spends 1-2 ms of CPU per request, and this script shares the 2 cores with the server: with it, the
+    batch-1 phase measured the load generator. Requests here are bytes built up front, replies are read by
+    Content-Length (or chunks) and inflated with zlib only when gzip-encoded.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    async def request(self, method: str, target: str, headers: dict[str, str], body: bytes = b""
+                      ) -> tuple[int, bytes, int]:
+        """(status, decoded body, bytes of the reply body on the wire)."""
+        # uvicorn closes keep-alive connections idle for 5 s; older ones are not reused.
+        while self.idle and time.monotonic() - self.idle[-1][2] > 3:
+            self.idle.pop()[1].close()
+        while self.idle and time.monotonic() - self.idle[0][2] > 3:
+            self.idle.pop(0)[1].close()
+        reader, writer, _ = self.idle.pop() if self.idle else (*await asyncio.open_connection(self.host, self.port), 0)
+        head = f"{method} {target} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(head.encode("latin-1") + b"\r\n" + body)
+        status_line = await reader.readline()
+        status = int(status_line.split()[1])
+        length, chunked, gzipped = 0, False, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            length = int(value) if name == "content-length" else length
+            chunked = chunked or (name == "transfer-encoding" and "chunked" in value)
+            gzipped = gzipped or (name == "content-encoding" and value == "gzip")
+        if chunked:
+            parts = []
+            while (size := int((await reader.readline()).split(b";")[0], 16)) > 0:
+                parts.append(await reader.readexactly(size))
+                await reader.readline()
+            await reader.readline()
+            raw = b"".join(parts)
+        else:
+            raw = await reader.readexactly(length)
+        self.idle.append((reader, writer, time.monotonic()))
+        return status, zlib.decompress(raw, 31) if gzipped else raw, len(raw)
+
+    def close(self) -> None:
+        for _, writer, _ in self.idle:
+            writer.close()
 
 
 async def login(http: httpx.AsyncClient, person: Person, device_id: str) -> Device:
@@ -76,22 +143,27 @@ async def login(http: httpx.AsyncClient, person: Person, device_id: str) -> Devi
     return device
 
 
-async def push(http: httpx.AsyncClient, device: Device, rid: str, body: bytes) -> float:
+async def push(http: Wire, device: Device, rid: str, body: bytes) -> float:
+    return (await push_reply(http, device, rid, body))[0]
+
+
+async def push_reply(http: Wire, device: Device, rid: str, body: bytes) -> tuple[float, int]:
+    """(seconds, reply bytes on the wire) of one push; the reply is checked as a phone checks it."""
     started = time.perf_counter()
-    r = await http.post("/api/v1/sync/push", content=body, headers={
+    status, reply, wire = await http.request("POST", "/api/v1/sync/push", {
         "Authorization": f"Bearer {device.token}", "Content-Type": "application/json", "Content-Encoding": "gzip",
-        "X-Request-Id": rid})
+        "Accept-Encoding": "gzip", "X-Request-Id": rid}, body)
     elapsed = time.perf_counter() - started
-    answer = r.json()
-    if r.status_code != 200 or answer.get("protocol") != PROTOCOL or answer.get("request_id") != rid:
-        raise RuntimeError(f"push failed: {r.status_code} {r.text[:300]}")
+    answer = json.loads(reply)
+    if status != 200 or answer.get("protocol") != PROTOCOL or answer.get("request_id") != rid:
+        raise RuntimeError(f"push failed: {status} {reply[:300]!r}")
     bad = [x for x in answer["results"] if x["outcome"] != "applied"]
     if bad:
         raise RuntimeError(f"push answered {bad[:2]}")
-    return elapsed
+    return elapsed, wire
 
 
-async def push_phase(http: httpx.AsyncClient, devices: list[Device], batch: int, requests: int,
+async def push_phase(http: Wire, devices: list[Device], batch: int, requests: int,
                      rng: random.Random) -> tuple[float, list[float]]:
     plans = [[(device.body([entry(device.person, rng) for _ in range(batch)])) for _ in range(requests)]
              for device in devices]
@@ -107,19 +179,37 @@ async def push_phase(http: httpx.AsyncClient, devices: list[Device], batch: int,
     return len(devices) * batch * requests / elapsed, latencies
 
 
-async def pull_all(http: httpx.AsyncClient, token: str, cursor: str | None, limit: int = 500) -> tuple[int, int, str]:
+async def paced_phase(http: Wire, devices: list[Device], batch: int, interval: float, rounds: int,
+                      rng: random.Random) -> tuple[float, list[float]]:
+    """Latency below saturation: every device pushes `batch` entries every `interval` seconds (open loop, random
+    phase), as phones coming online do, instead of back-to-back. Returns (offered entries/s, latencies)."""
+    plans = [[(device.body([entry(device.person, rng) for _ in range(batch)])) for _ in range(rounds)]
+             for device in devices]
+    latencies: list[float] = []
+
+    async def run(device: Device, plan: list[tuple[str, bytes, int]], offset: float) -> None:
+        start = time.perf_counter() + offset
+        for k, (rid, body, _) in enumerate(plan):
+            await asyncio.sleep(max(start + k * interval - time.perf_counter(), 0))
+            latencies.append(await push(http, device, rid, body))
+
+    await asyncio.gather(*(run(d, p, rng.uniform(0, interval)) for d, p in zip(devices, plans, strict=True)))
+    return len(devices) * batch / interval, latencies
+
+
+async def pull_all(http: Wire, token: str, cursor: str | None, limit: int = 500) -> tuple[int, int, str]:
     """Pull until has_more is false; returns (changes, wire bytes, cursor)."""
     changes = wire = 0
     while True:
-        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        query = urlencode({"limit": str(limit), **({"cursor": cursor} if cursor else {})})
         rid = uuid.uuid4().hex
-        r = await http.get("/api/v1/sync/pull", params=params, headers={
+        status, reply, size = await http.request("GET", f"/api/v1/sync/pull?{query}", {
             "Authorization": f"Bearer {token}", "X-Request-Id": rid, "Accept-Encoding": "gzip"})
-        page = r.json()
-        if r.status_code != 200 or page.get("request_id") != rid:
-            raise RuntimeError(f"pull failed: {r.status_code} {r.text[:300]}")
+        page = json.loads(reply)
+        if status != 200 or page.get("request_id") != rid:
+            raise RuntimeError(f"pull failed: {status} {reply[:300]!r}")
         changes += len(page["changes"])
-        wire += r.num_bytes_downloaded
+        wire += size
         cursor = page["cursor"]
         if not page["has_more"]:
             return changes, wire, cursor
@@ -159,17 +249,23 @@ async def raw_insert_rate(url: str, people: list[Person], institution_id: uuid.U
     return len(batches) * batch / elapsed
 
 
-async def bench(url: str, work: Path, quick: bool) -> None:
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> None:
     rng = random.Random(42)
     world = await make_people(url, DEVICES + 1)
     people = world.experts
-    server = ServerProcess(url, work / "server", extra_env={"FIELDLOG_DB_POOL_SIZE": "20"})
+    server = ServerProcess(url, work / "server", extra_env={"FIELDLOG_DB_POOL_SIZE": str(pool)}, workers=workers)
     await server.start()
-    out: list[str] = []
+    out: list[str] = [f"server: uvicorn (uvloop, httptools) x {workers} worker(s), DB pool {pool} (+{pool} overflow) "
+                      f"per worker; {os.cpu_count()} CPUs; load average at start {load_average()}"]
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as http:
-            devices = await asyncio.gather(*(login(http, p, f"bench-{i:03d}-{uuid.uuid4().hex[:8]}")
+        http = Wire("127.0.0.1", server.port)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as signer:
+            devices = await asyncio.gather(*(login(signer, p, f"bench-{i:03d}-{uuid.uuid4().hex[:8]}")
                                              for i, p in enumerate(people[:DEVICES])))
             await push_phase(http, devices[:10], 5, 2, rng)  # warm-up: connections, caches, JIT-free paths
             rates: dict[int, float] = {}
@@ -178,13 +274,18 @@ async def bench(url: str, work: Path, quick: bool) -> None:
                 rates[batch] = rate
                 out.append(f"push  batch {batch:>3} x {DEVICES} devices: {rate:8.0f} entries/s   "
                            f"latency p50 {pct(lat, .5):6.1f} ms  p95 {pct(lat, .95):6.1f} ms  ({len(lat)} pushes)")
+            for interval in (1.0, 0.5):
+                offered, lat = await paced_phase(http, list(devices), 20, interval, 3 if quick else 8, rng)
+                out.append(f"push  batch  20 x {DEVICES} devices, each every {interval:.1f} s ({offered:.0f} entries/s "
+                           f"offered): latency p50 {pct(lat, .5):6.1f} ms  p95 {pct(lat, .95):6.1f} ms  "
+                           f"({len(lat)} pushes)")
             # First sync: one expert with 5,000 records, a new phone.
             owner = people[DEVICES]
-            writer = await login(http, owner, f"bench-writer-{uuid.uuid4().hex[:8]}")
+            writer = await login(signer, owner, f"bench-writer-{uuid.uuid4().hex[:8]}")
             for _ in range(10):
                 rid, body, _ = writer.body([entry(owner, rng) for _ in range(500)])
                 await push(http, writer, rid, body)
-            reader = await login(http, owner, f"bench-reader-{uuid.uuid4().hex[:8]}")
+            reader = await login(signer, owner, f"bench-reader-{uuid.uuid4().hex[:8]}")
             started = time.perf_counter()
             n, wire, cursor = await pull_all(http, reader.token, None)
             first = time.perf_counter() - started
@@ -201,16 +302,22 @@ async def bench(url: str, work: Path, quick: bool) -> None:
                 lats.append(time.perf_counter() - started)
                 assert got == k, (got, k)
             out.append(f"incremental pull (1-100 changes): p50 {pct(lats, .5):.1f} ms  p95 {pct(lats, .95):.1f} ms")
-            # Bytes on the wire per entry.
-            one = Device(owner, "size-probe")
-            for size in (1, 20):
-                _, zipped, raw = one.body([entry(owner, rng) for _ in range(size)])
-                out.append(f"push body per entry, batch {size:>2}: {raw / size:6.0f} B plain, {len(zipped) / size:6.0f} B gzip")
+            # Bytes on the wire per entry: request bodies of the sizes a phone sends, and the real replies.
+            for size in (1, 5, 20):
+                entries = [entry(owner, rng) for _ in range(size)]
+                rid, zipped, raw = writer.body(entries)
+                _, reply = await push_reply(http, writer, rid, zipped)
+                _, ref_zipped, ref_raw = Device(owner, "size-probe").body(entries, as_reference_client=True)
+                out.append(f"push per entry, batch {size:>2}: body {raw / size:5.0f} B plain, {len(zipped) / size:4.0f} B "
+                           f"gzip; reply {reply / size:4.0f} B; body+reply {(len(zipped) + reply) / size:4.0f} B  "
+                           f"(reference client's body today: {ref_raw / size:.0f} B plain, "
+                           f"{len(ref_zipped) / size:.0f} B gzip)")
         raw_rate = await raw_insert_rate(url, people, world.institution_id, 20000 if quick else 60000, 200, rng)
         out.append(f"raw asyncpg INSERT ... SELECT FROM unnest (200-row batches, 10 connections): {raw_rate:8.0f} rows/s")
         out.append(f"push with 200-entry batches = {rates[200] / raw_rate:.1%} of the raw insert rate (target >= 25%)")
     finally:
         server.stop()
+    out.append(f"load average at end: {load_average()}")
     print("\n".join(out))
 
 
@@ -219,10 +326,12 @@ def main() -> int:
     p.add_argument("--database-url")
     p.add_argument("--data-dir", type=Path, default=Path("var/bench"))
     p.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: one per core)")
+    p.add_argument("--pool", type=int, default=15, help="database pool size per worker (max_overflow the same)")
     a = p.parse_args()
     keep: list[Any] = []
     url = a.database_url or fresh_embedded_database(a.data_dir, keep, name="fieldlog_bench")
-    asyncio.run(bench(url, a.data_dir / "run", a.quick))
+    uvloop.run(bench(url, a.data_dir / "run", a.quick, a.workers, a.pool))
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -62,29 +64,54 @@ def from_error(m: Mutation, exc: DomainError) -> MutationResult:
     return rejected(m, exc.errors or [FieldError(field="record_id", code=reason, message=exc.detail)], reason)
 
 
-_STORE = """
-INSERT INTO sync_mutations (device_id, seq, user_id, request_id, kind, record_id, outcome, result, payload,
-                            quarantined, created_at)
-SELECT $1, s, $2, $3, k, r, o, CAST(res AS jsonb), CAST(p AS jsonb), q, now()
-FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::bool[])
-     AS t(s, k, r, o, res, p, q)
+# One round trip ends a push: the answers, the feed rows of refused mutations (pulls send them to the phone)
+# and the device's acknowledged number and health. The feed part is backend.feed's touch, inlined.
+_FINISH = """
+WITH stored AS (
+    INSERT INTO sync_mutations (device_id, seq, user_id, request_id, kind, record_id, outcome, result, payload,
+                                quarantined, created_at)
+    SELECT $1, s, $2, $3, k, r, o, CAST(res AS jsonb), CAST(p AS jsonb), $10, now()
+    FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[]) AS t(s, k, r, o, res, p)
+), touched AS (
+    INSERT INTO sync_feed (user_id, kind, record_id, xid, op, changed_at)
+    SELECT $2, 'mutation', $1 || ':' || s, pg_current_xact_id()::text::bigint, 'upsert', now()
+    FROM unnest($4::bigint[], $7::text[]) AS t(s, o) WHERE o = 'rejected' AND NOT $10
+    ON CONFLICT (user_id, kind, record_id)
+    DO UPDATE SET xid = EXCLUDED.xid, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at
+)
+UPDATE devices SET last_ack_seq = GREATEST(last_ack_seq, $11), last_sync_at = now(), last_seen_at = now(),
+       last_device_time = COALESCE($12, last_device_time), clock_skew_ms = COALESCE($13, clock_skew_ms),
+       pending_count = $14, oldest_pending_at = $15, app_version = COALESCE($16, app_version)
+WHERE id = $1
 """
 
 _KEEP_PAYLOAD = ("rejected", "conflict", "locked")
 
 
+@dataclass(frozen=True)
+class DeviceHealth:
+    """What a push records about the phone besides its answers."""
+
+    acked: int
+    device_time: datetime | None
+    clock_skew_ms: int | None
+    pending: int | None
+    oldest_pending_at: datetime | None
+    app_version: str | None
+
+
 async def store_answers(raw: Any, device_id: str, user_id: uuid.UUID, request_id: str,
-                        answered: list[tuple[Mutation, MutationResult]], *, quarantined: bool) -> None:
-    """One statement for the whole batch; refused mutations keep their payload so people can see what was sent."""
-    if not answered:
-        return
+                        answered: list[tuple[Mutation, MutationResult]], health: DeviceHealth, *,
+                        quarantined: bool) -> None:
+    """Refused mutations keep their payload so people can see what was sent; the device row is updated too."""
     enc = msgspec.json.encode
     await raw.execute(
-        _STORE, device_id, user_id, request_id,
+        _FINISH, device_id, user_id, request_id,
         [m.seq for m, _ in answered], [m.kind for m, _ in answered], [m.record_id for m, _ in answered],
         [r.outcome for _, r in answered], [enc(r).decode() for _, r in answered],
         [enc(m).decode() if r.outcome in _KEEP_PAYLOAD else None for m, r in answered],
-        [quarantined] * len(answered),
+        quarantined, health.acked, health.device_time, health.clock_skew_ms, health.pending,
+        health.oldest_pending_at, health.app_version,
     )
 
 

@@ -1,4 +1,4 @@
-"""Creates, set-based: a run of create mutations is validated in Python and written with a few statements.
+"""Creates, set-based: a run of create mutations is validated in Python and written with one statement.
 
 Only what cannot be decided up front (a row another transaction inserted meanwhile) falls back to the
 per-mutation path, which runs in its own savepoint. Every answer comes from rows in this transaction.
@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -32,6 +31,7 @@ from backend.worklog.service import (
 from backend.worklog.views import entry_views, month_start
 from sync.protocol import Mutation, MutationResult
 from sync.server.answers import applied, rejected
+from sync.server.context import PushContext
 from sync.server.convert import convert_error
 
 log = logging.getLogger("fieldlog.sync")
@@ -77,21 +77,15 @@ class _Candidate:
     hash: str
 
 
+class BulkWriteFailed(Exception):
+    """A set-based statement failed: the transaction is aborted and the push is redone one by one."""
+
+
 def _snapshot_json(clean: dict[str, Any]) -> str:
     """The version-1 snapshot, identical to what worklog.service.snapshot() writes for a new draft."""
     data = msgspec.to_builtins({k: clean[k] for k in CONTENT_KEYS})
     data.update(status="draft", version=1, review_comment=None, revision_of=None)
     return msgspec.json.encode(data).decode()
-
-
-async def _closed_months(raw: Any, cands: list[_Candidate], ctx: EntryContext) -> set[tuple[uuid.UUID, Any]]:
-    keys = {(ctx.deployments[c.clean["deployment_id"]].institution_id, month_start(c.clean["work_date"]))
-            for c in cands}
-    if not keys:
-        return set()
-    rows = await raw.fetch("SELECT institution_id, month FROM month_closures WHERE (institution_id, month) IN "
-                           "(SELECT * FROM unnest($1::uuid[], $2::date[]))", [k[0] for k in keys], [k[1] for k in keys])
-    return {(r[0], r[1]) for r in rows}
 
 
 async def _attendance_days(raw: Any, expert_id: uuid.UUID, cands: list[_Candidate]) -> set[Any]:
@@ -104,12 +98,9 @@ async def _attendance_days(raw: Any, expert_id: uuid.UUID, cands: list[_Candidat
     return {r[0] for r in rows}
 
 
-async def bulk_create(session: AsyncSession, raw: Any, principal: Principal, mutations: list[Mutation],
-                      ctx: EntryContext, settings: Settings) -> tuple[dict[int, MutationResult], list[Mutation]]:
-    """Answers for the creates decided here, and the mutations left for the per-mutation path (in order)."""
-    results: dict[int, MutationResult] = {}
-    fallback: list[Mutation] = []
-    parsed: list[tuple[Mutation, EntryCreate, dict[str, Any], list[FieldError]]] = []
+def _parse(mutations: list[Mutation], ctx: EntryContext, results: dict[int, MutationResult]
+           ) -> list[tuple[Mutation, EntryCreate, dict[str, Any], list[FieldError]]]:
+    parsed = []
     for m in mutations:
         try:
             data = msgspec.convert({**m.data, "id": str(m.record_id)}, EntryCreate)
@@ -118,42 +109,42 @@ async def bulk_create(session: AsyncSession, raw: Any, principal: Principal, mut
             continue
         clean, errors = validate_content(content_from_create(data), ctx, device_time=data.device_time)
         parsed.append((m, data, clean, errors))
-    ids = [m.record_id for m, *_ in parsed]
-    existing = {r["id"]: r for r in await raw.fetch(
-        "SELECT id, expert_id, content_hash, version FROM entries WHERE id = ANY($1::uuid[])", ids)} if ids else {}
+    return parsed
+
+
+async def bulk_create(session: AsyncSession, raw: Any, principal: Principal, mutations: list[Mutation],
+                      pctx: PushContext, settings: Settings) -> tuple[dict[int, MutationResult], list[Mutation]]:
+    """Answers for the creates decided here, and the mutations left for the per-mutation path (in order).
+
+    Optimistic: the valid creates are inserted with ON CONFLICT DO NOTHING, and only ids that were not
+    inserted, or creates about to be refused, are looked up (a resent create is a duplicate, or a conflict,
+    before it is ever a refusal). A failing statement raises BulkWriteFailed: the caller redoes the push
+    with a savepoint per mutation.
+    """
+    ctx = pctx.entry
+    results: dict[int, MutationResult] = {}
+    fallback: list[Mutation] = []
     seen: set[uuid.UUID] = set()
     cands: list[_Candidate] = []
-    conflicted: list[Mutation] = []
-    for m, data, clean, errors in parsed:
+    refused: dict[int, MutationResult] = {}  # answers that stand unless the id already exists
+    for m, data, clean, errors in _parse(mutations, ctx, results):
         if m.record_id in seen:
             fallback.append(m)  # the same id twice in one batch: decided against the first, after it is written
             continue
         seen.add(m.record_id)
-        row = existing.get(m.record_id)
-        if row is not None:
-            if row["expert_id"] != principal.user_id:
-                # Someone else's id: answered without a copy, as if the id were merely taken.
-                results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="conflict",
-                                                reason="id_taken")
-            elif not errors and content_hash(clean) == row["content_hash"]:
-                results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="duplicate",
-                                                version=row["version"])
-            else:
-                conflicted.append(m)
-        elif errors:
-            results[m.seq] = rejected(m, errors)
+        if errors:
+            refused[m.seq] = rejected(m, errors)
         else:
             cands.append(_Candidate(m, data, clean, content_hash(clean)))
-    closed = await _closed_months(raw, cands, ctx)
     taken_days = await _attendance_days(raw, principal.user_id, cands)
     to_insert: list[_Candidate] = []
     for c in cands:
         inst = ctx.deployments[c.clean["deployment_id"]].institution_id
-        if (inst, month_start(c.clean["work_date"])) in closed:
-            results[c.mutation.seq] = MutationResult(seq=c.mutation.seq, record_id=c.mutation.record_id,
+        if (inst, month_start(c.clean["work_date"])) in pctx.closed:
+            refused[c.mutation.seq] = MutationResult(seq=c.mutation.seq, record_id=c.mutation.record_id,
                                                      outcome="locked", reason="month_closed")
         elif c.clean["activity_type"] == "attendance" and c.clean["work_date"] in taken_days:
-            results[c.mutation.seq] = rejected(c.mutation, [FieldError(
+            refused[c.mutation.seq] = rejected(c.mutation, [FieldError(
                 field="work_date", code="attendance_exists",
                 message="There is already an attendance record for this day")])
         else:
@@ -161,17 +152,35 @@ async def bulk_create(session: AsyncSession, raw: Any, principal: Principal, mut
                 taken_days.add(c.clean["work_date"])
             to_insert.append(c)
     try:
-        async with session.begin_nested():
-            inserted = await _insert(raw, principal, to_insert, ctx)
-    except (asyncpg.PostgresError, SQLAlchemyError):
-        # A row the checks above did not foresee: nothing of the set-based write stays; decide one by one.
-        log.warning("set-based create fell back to per-mutation writes", exc_info=True)
-        inserted = set()
+        inserted = await _insert(raw, principal, to_insert, ctx)
+    except asyncpg.PostgresError as exc:
+        raise BulkWriteFailed(str(exc)) from exc
+    hashes = {c.mutation.seq: c.hash for c in cands}
+    by_seq = {m.seq: m for m in mutations}
+    unsure = [c.mutation for c in to_insert if c.mutation.record_id not in inserted]
+    unsure += [by_seq[seq] for seq in refused]
+    existing = {r["id"]: r for r in await raw.fetch(
+        "SELECT id, expert_id, content_hash, version FROM entries WHERE id = ANY($1::uuid[])",
+        [m.record_id for m in unsure])} if unsure else {}
+    conflicted: list[Mutation] = []
     for c in to_insert:
         if c.mutation.record_id in inserted:
             results[c.mutation.seq] = applied(c.mutation, 1)
+    for m in unsure:
+        row = existing.get(m.record_id)
+        if row is None:
+            if m.seq in refused:
+                results[m.seq] = refused[m.seq]
+            else:
+                fallback.append(m)  # skipped by ON CONFLICT for another reason: decide it one by one
+        elif row["expert_id"] != principal.user_id:
+            # Someone else's id: answered without a copy, as if the id were merely taken.
+            results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="conflict", reason="id_taken")
+        elif m.seq in hashes and hashes[m.seq] == row["content_hash"]:
+            results[m.seq] = MutationResult(seq=m.seq, record_id=m.record_id, outcome="duplicate",
+                                            version=row["version"])
         else:
-            fallback.append(c.mutation)  # written meanwhile by another transaction: decide one by one
+            conflicted.append(m)
     if conflicted:
         rows = list((await session.execute(select(Entry).where(Entry.id.in_([m.record_id for m in conflicted]))))
                     .scalars())

@@ -37,7 +37,7 @@ log = logging.getLogger("fieldlog.sync")
 async def apply_one(session: AsyncSession, principal: Principal, m: Mutation, settings: Settings) -> MutationResult:
     """Apply one mutation in a savepoint; its answer reflects exactly what stays in the transaction."""
     try:
-        async with session.begin_nested():
+        async with session.begin_nested():  # released savepoints do not seal audit events (writer.py)
             return await _dispatch(session, principal, m, settings)
     except DomainError as exc:
         return from_error(m, exc)

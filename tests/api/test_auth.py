@@ -19,7 +19,8 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
-    assert body["status"] == status and body["type"].startswith("urn:fieldlog:problem:")
+    assert body["status"] == status
+    assert body["type"].startswith("urn:fieldlog:problem:")
     assert body["request_id"]
     assert "Traceback" not in response.text
     return body
@@ -27,7 +28,8 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 
 async def test_expert_signs_in_and_reads_profile_with_deployments(client: Any, world: World) -> None:
     tokens = await login(client, world.expert_a.username)
-    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 15 * 60
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 15 * 60
     me = await client.get("/api/v1/me", headers=tokens["headers"])
     assert me.status_code == 200
     body = me.json()
@@ -83,7 +85,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(client: Any, world:
 async def test_refresh_token_is_stored_only_as_a_hash(client: Any, world: World, session: Any) -> None:
     tokens = await login(client, world.expert_a.username)
     stored = (await session.execute(select(RefreshToken.token_hash))).scalars().all()
-    assert tokens["refresh_token"] not in stored and len(stored) == 1 and len(stored[0]) == 64
+    assert tokens["refresh_token"] not in stored
+    assert len(stored) == 1
+    assert len(stored[0]) == 64
 
 
 async def test_logout_ends_the_session(client: Any, world: World) -> None:

@@ -25,7 +25,8 @@ async def test_malformed_json_is_400(client: Any, world: World, session: Any) ->
 async def test_wrong_type_names_the_field(client: Any, world: World, session: Any) -> None:
     r = await client.post("/api/v1/auth/login", json={"username": 12, "password": PASSWORD, "device_id": "dev-00000001"})
     body = problem(r, 422)
-    assert body["errors"][0]["field"] == "username" and body["errors"][0]["code"] == "type"
+    assert body["errors"][0]["field"] == "username"
+    assert body["errors"][0]["code"] == "type"
     await _nothing_written(session)
 
 
@@ -69,7 +70,8 @@ async def test_openapi_has_an_operation_id_on_every_route(client: Any) -> None:
 async def test_health_and_ready(client: Any) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
 
 
 async def test_missing_token_answers_401_before_body_validation(client: Any, world: World) -> None:

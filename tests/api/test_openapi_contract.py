@@ -31,3 +31,18 @@ async def test_problem_documents_are_described_as_problem_json(client: Any) -> N
     schema = (await client.get("/schema/openapi.json")).json()
     login = schema["paths"]["/api/v1/auth/login"]["post"]["responses"]["422"]
     assert "application/problem+json" in login["content"]
+
+
+def test_the_committed_api_reference_is_generated_from_the_current_schema(tmp_path: Any) -> None:
+    import json
+    from pathlib import Path
+
+    from backend.cli import main
+
+    out, raw = tmp_path / "api.md", tmp_path / "openapi.json"
+    assert main(["api-docs", "--out", str(out), "--json", str(raw)]) == 0
+    schema = json.loads(raw.read_text(encoding="utf-8"))
+    assert "/api/v1/sync/push" in schema["paths"]
+    committed = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+    assert out.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
+        "docs/api.md is stale: run `fieldlog api-docs`")

@@ -127,3 +127,22 @@ async def test_an_anchor_catches_events_cut_from_the_end(db: Runtime, monkeypatc
     assert "event 5 [anchor_mismatch]" in out  # ... but not the one the anchor remembers
     async with db.sessionmaker() as s:
         assert "FAILED" in format_report(await verify_trail(s, anchor=head))[-1]
+
+
+async def test_released_savepoint_leaves_events_staged_until_the_outer_commit(db: Runtime) -> None:
+    from sqlalchemy import func
+
+    async with db.sessionmaker() as s:
+        async with s.begin():
+            await audit.record(s, ACTOR, "entry.submit", "entry", "outer")
+            async with s.begin_nested():
+                await audit.record(s, ACTOR, "entry.approve", "entry", "inner")
+            # Sealing here would take the chain's lock for the rest of the transaction.
+            assert await s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+            async with s.begin_nested() as rolled_back:
+                await audit.record(s, ACTOR, "entry.return", "entry", "undone")
+                await rolled_back.rollback()
+        events = (await s.execute(select(AuditEvent.object_id).order_by(AuditEvent.seq))).scalars().all()
+    assert events == ["outer", "inner"]
+    report = await _trail(db)
+    assert report.ok, report.problems

@@ -16,7 +16,8 @@ export class ApiError extends Error {
   get fieldErrors() { return Array.isArray(this.problem.errors) ? this.problem.errors : []; }
   /** The route is not on this server (yet): 404 with no domain detail, or 405. */
   get endpointMissing() {
-    return this.status === 405 || (this.status === 404 && (this.problem.detail || '').trim().toLowerCase() === 'not found');
+    // Litestar's own answer for an unknown route says exactly 'Not Found'; domain 404s say what was not found.
+    return this.status === 405 || (this.status === 404 && this.problem.detail === 'Not Found');
   }
 }
 

@@ -4,7 +4,7 @@ import {api} from '../api.js';
 import {h, mount, fmtDate, fmtDateTime, badge, table, section, loading} from '../dom.js';
 import {problemBox, buildForm} from '../ui.js';
 import {typeLabel, fieldLabel, fieldText} from '../catalog.js';
-import {statusLabel, LOCK_REASONS} from '../labels.js';
+import {statusLabel, LOCK_REASONS, CHANGES} from '../labels.js';
 
 function fieldsTable(type, fields) {
   const rows = Object.entries(fields || {});
@@ -51,7 +51,7 @@ export async function entryPage(view, ctx, entryId) {
       hist.superseded_by ? h('p', {}, '已被 ', h('a', {href: `#/entries/${hist.superseded_by}`}, '新的更正'), ' 取代。') : null,
       table([
         {label: '版本', cell: (v) => `v${v.version}`},
-        {label: '变更', cell: (v) => v.change},
+        {label: '变更', cell: (v) => CHANGES[v.change] ? `${CHANGES[v.change]} ${v.change}` : v.change},
         {label: '时间', cell: (v) => fmtDateTime(v.changed_at)},
         {label: '内容', cell: (v) => h('details', {}, h('summary', {}, '查看'),
           type && v.snapshot.fields ? fieldsTable(type, v.snapshot.fields) : h('pre', {}, JSON.stringify(v.snapshot, null, 2)))},

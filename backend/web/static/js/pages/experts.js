@@ -98,7 +98,7 @@ function serviceCard(svc) {
     h('p', {class: 'muted'},
       `截至 ${fmtDate(svc.as_of)}。`,
       !svc.met && svc.projected_on ? `按近 ${svc.pace_window_days} 天的进度（${svc.pace_days} 天）预计 ${fmtDate(svc.projected_on)} 满足。` : '',
-      svc.rules ? ` 计算规则：每月至少 ${svc.rules.min_days_per_month ?? '—'} 天计入；差旅${svc.rules.count_travel_days ? '计入' : '不计入'}；请假${svc.rules.count_leave_days ? '计入' : '不计入'}。` : ''),
+      svc.rules ? ` 计算规则：${svc.rules.min_days_per_month ? `每月至少 ${svc.rules.min_days_per_month} 天方计入；` : ''}差旅${svc.rules.count_travel_days ? '计入' : '不计入'}；请假${svc.rules.count_leave_days ? '计入' : '不计入'}。` : ''),
     svc.by_month && svc.by_month.length ? h('details', {}, h('summary', {}, '按月明细 by month'), table([
       {label: '月份', cell: (m) => `${m.year}-${String(m.month).padStart(2, '0')}`},
       {label: '在岗天数', cell: (m) => String(m.days)},

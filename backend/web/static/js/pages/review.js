@@ -4,6 +4,7 @@ import {api} from '../api.js';
 import {h, mount, clear, fmtDate, fmtDateTime, badge, loading} from '../dom.js';
 import {problemBox} from '../ui.js';
 import {activityTypes, typeLabel, summarize, choices, choiceLabel} from '../catalog.js';
+import {statusLabel} from '../labels.js';
 
 const OUTCOMES = {
   applied: ['已处理 applied', 'ok'],
@@ -83,7 +84,7 @@ export async function reviewPage(view, ctx) {
       h('div', {class: 'chips'}, Object.entries(q.counts).map(([k, n]) => badge(`${typeLabel(k)} ${n}`))),
       q.silent_experts.length ? h('div', {class: 'alert warn'},
         h('strong', {}, '长时间未同步的专家 Not synced for long: '),
-        q.silent_experts.map((s) => `${s.expert_name}（最后同步 ${fmtDateTime(s.last_sync_at)}）`).join('；')) : null);
+        q.silent_experts.map((s) => `${s.expert_name}（${s.last_sync_at ? `最后同步 ${fmtDateTime(s.last_sync_at)}` : '从未同步'}）`).join('；')) : null);
   }
 
   function itemRow(item, groupBoxes) {
@@ -142,7 +143,7 @@ export async function reviewPage(view, ctx) {
           hospitalName.get(g.institution_id) ? h('span', {class: 'muted'}, hospitalName.get(g.institution_id)) : null,
           h('span', {class: 'chips'}, Object.entries(g.counts).map(([k, n]) => badge(`${typeLabel(k)} ${n}`))),
           g.overdue ? badge(`${g.overdue} 条超期 overdue`, 'bad') : null,
-          g.expert_sync_overdue ? badge(`手机久未同步（${fmtDateTime(g.expert_last_sync_at)}）`, 'warn') : null),
+          g.expert_sync_overdue ? badge(g.expert_last_sync_at ? `手机久未同步（${fmtDateTime(g.expert_last_sync_at)}）` : '手机从未同步', 'warn') : null),
         h('div', {class: 'table-wrap'}, h('table', {},
           h('thead', {}, h('tr', {}, h('th', {}, all), h('th', {}, '日期'), h('th', {}, '类型'), h('th', {}, '内容'),
             h('th', {}, '待审'), h('th', {}, '手术纠正 correction'), h('th', {}, ''))),
@@ -189,7 +190,7 @@ export async function reviewPage(view, ctx) {
         return h('li', {},
           badge(label, kind), ' ',
           item ? `${item.expert} · ${fmtDate(item.work_date)} · ${typeLabel(item.activity_type)}` : r.entry_id,
-          r.version ? h('span', {class: 'muted small'}, ` （v${r.version}${r.status ? `，${r.status}` : ''}）`) : null,
+          r.version ? h('span', {class: 'muted small'}, ` （v${r.version}${r.status ? `，${statusLabel(r.status)}` : ''}）`) : null,
           r.detail ? h('div', {class: 'muted small'}, r.detail) : null);
       }))));
   }
