@@ -47,6 +47,8 @@ class SyncFeed(Base):
     __table_args__ = (
         enum_check("op", ("upsert", "delete")),
         Index("ix_sync_feed_user_id_xid", "user_id", "xid"),
+        # A supervisor's pull reads the entry rows of every expert at their hospitals by transaction window.
+        Index("ix_sync_feed_kind_xid", "kind", "xid"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)

@@ -1,4 +1,4 @@
-"""Purging old tombstones, and the horizon that makes cursors older than them answer a reset.
+"""Purging old tombstones and stored answers, and the horizon that makes cursors older than them answer a reset.
 
 Run by operations (cron, a job runner): `python -m sync.server.horizon` with the service's environment.
 """
@@ -14,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _PURGE = text("""
 WITH gone AS (DELETE FROM sync_feed WHERE op = 'delete' AND changed_at < :before RETURNING xid)
 SELECT count(*) AS n, max(xid) AS top FROM gone
+""")
+# Stored answers keep exactly-once for resends; a number older than the window that comes again is answered
+# `duplicate` (acknowledged) without its row (see push.py). Rejected and quarantined mutations stay: they are
+# what the expert and the administrators still have to act on.
+_PURGE_ANSWERS = text("""
+DELETE FROM sync_mutations WHERE created_at < :before AND outcome <> 'rejected' AND NOT quarantined
 """)
 _RAISE = text("UPDATE sync_horizon SET min_xid = GREATEST(min_xid, :xid), purged_at = now() WHERE id = 1")
 
@@ -31,6 +37,13 @@ async def purge_tombstones(session: AsyncSession, tombstone_days: int, *, now: d
     return int(row.n)
 
 
+async def purge_answers(session: AsyncSession, tombstone_days: int, *, now: datetime | None = None) -> int:
+    """Delete stored answers of applied/duplicate/conflict/locked mutations older than the window."""
+    before = (now or datetime.now(UTC)) - timedelta(days=tombstone_days)
+    result = await session.execute(_PURGE_ANSWERS, {"before": before})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def main() -> int:
     from backend.cli import database_url
     from backend.db.engine import make_engine, make_sessionmaker
@@ -40,15 +53,17 @@ def main() -> int:
     keep: list[object] = []
     url = database_url(settings, keep=keep)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         engine = make_engine(url, pool_size=1)
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
-                return await purge_tombstones(session, settings.tombstone_days)
+                return (await purge_tombstones(session, settings.tombstone_days),
+                        await purge_answers(session, settings.tombstone_days))
         finally:
             await engine.dispose()
 
-    print(f"purged {asyncio.run(run())} tombstones older than {settings.tombstone_days} days")
+    tombstones, answers = asyncio.run(run())
+    print(f"purged {tombstones} tombstones and {answers} stored sync answers older than {settings.tombstone_days} days")
     return 0
 
 

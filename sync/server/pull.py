@@ -37,6 +37,26 @@ WHERE user_id = :user AND xid >= :prev_xmin AND xid < :target_xmax
 ORDER BY xid, kind, record_id
 LIMIT :limit
 """)
+# A supervisor also holds the entries at the hospitals they supervise: those changes sit in their experts'
+# feed rows, found by transaction window (index on kind, xid) and joined to the entry's hospital. A row may
+# come from both parts (a supervisor's own entry at a hospital they supervise); UNION keeps it once.
+_SUPERVISOR_WINDOW = text("""
+SELECT kind, record_id, xid, op FROM sync_feed
+WHERE user_id = :user AND xid >= :prev_xmin AND xid < :target_xmax
+  AND pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
+  AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
+  AND (xid, kind, record_id) > (:a_xid, :a_kind, :a_id)
+UNION
+SELECT g.kind, g.record_id, g.xid, g.op FROM sync_feed g
+JOIN entries e ON e.id = CASE WHEN g.kind = 'entry' THEN CAST(g.record_id AS uuid) END  -- only entry ids are uuids
+WHERE g.kind = 'entry' AND g.xid >= :prev_xmin AND g.xid < :target_xmax
+  AND e.institution_id = ANY(CAST(:supervised AS uuid[]))
+  AND pg_visible_in_snapshot(g.xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
+  AND NOT pg_visible_in_snapshot(g.xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
+  AND (g.xid, g.kind, g.record_id) > (:a_xid, :a_kind, :a_id)
+ORDER BY xid, kind, record_id
+LIMIT :limit
+""")
 
 
 class _Reset(Exception):
@@ -85,8 +105,11 @@ async def _window_page(session: AsyncSession, principal: Principal, cursor: Curs
     assert cursor.prev is not None
     assert cursor.target is not None
     a = cursor.after or ["-1", "", ""]
-    rows = (await session.execute(_WINDOW, {
-        "user": principal.user_id, "prev_xmin": snapshot_bounds(cursor.prev)[0],
+    query, extra = _WINDOW, {}
+    if principal.supervised:
+        query, extra = _SUPERVISOR_WINDOW, {"supervised": sorted(principal.supervised)}
+    rows = (await session.execute(query, {
+        **extra, "user": principal.user_id, "prev_xmin": snapshot_bounds(cursor.prev)[0],
         "target_xmax": snapshot_bounds(cursor.target)[1], "target": cursor.target, "prev": cursor.prev,
         "a_xid": int(a[0]), "a_kind": a[1], "a_id": a[2], "limit": room,
     })).all()

@@ -145,3 +145,43 @@ async def test_pull_never_returns_another_users_records(client: Any, world: Any,
     await session.commit()
     changes, _ = await b.pull_all(cursor)
     assert changes == [{"kind": "entry", "id": a_ids[0], "op": "delete"}]
+
+
+async def test_a_supervisors_pull_brings_new_and_decided_work_at_their_hospital_only(client: Any, world: Any) -> None:
+    sup = await phone(client, world.supervisor_a.username)
+    _, cursor = await sup.pull_all()
+    expert = await phone(client, world.expert_a.username)
+    elsewhere = await phone(client, world.expert_b.username)
+    rid = (await _seed(expert, world.deployment_a.id, 1))[0]
+    await _seed(elsewhere, world.deployment_b.id, 1)
+    reply = await expert.push([expert.mutation("submit", rid, base_version=1)])
+    assert outcomes(reply) == ["applied"]
+    changes, cursor = await sup.pull_all(cursor)
+    assert _ids(changes, "entry") == [rid]  # not the entry at hospital B
+    assert next(c for c in changes if c["kind"] == "entry")["data"]["status"] == "submitted"
+    decided = await client.post("/api/v1/review/decisions", headers=sup.headers, json={
+        "decisions": [{"entry_id": rid, "version": 2, "action": "return", "comment": "请补充诊断"}]})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["results"][0]["outcome"] == "applied"
+    changes, cursor = await sup.pull_all(cursor)
+    data = next(c for c in changes if c["kind"] == "entry")["data"]
+    assert (data["status"], data["review_comment"]) == ("returned", "请补充诊断")
+    assert (await sup.pull(cursor))["changes"] == []
+
+
+async def test_old_answers_are_purged_but_a_resend_is_still_answered_once(client: Any, world: Any,
+                                                                          session: Any) -> None:
+    from sync.server.horizon import purge_answers
+
+    p = await phone(client, world.expert_a.username)
+    good = p.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id, date.today() - timedelta(days=1)))
+    bad = p.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id, work_date="2001-01-01"))
+    assert outcomes(await p.push([good, bad])) == ["applied", "rejected"]
+    await session.execute(text("UPDATE sync_mutations SET created_at = now() - interval '200 days'"))
+    assert await purge_answers(session, 180) == 1  # the rejected one stays for the expert to act on
+    await session.commit()
+    again = await p.push([good, bad])
+    assert outcomes(again) == ["duplicate", "rejected"]
+    assert again["results"][0]["replayed"] is True
+    rows = (await session.execute(text("SELECT count(*) FROM entries WHERE id = :i"), {"i": good["record_id"]})).scalar()
+    assert rows == 1
