@@ -68,6 +68,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
             gzip_requests(settings.sync_max_body_bytes, settings.sync_max_expanded_bytes),
         ],
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # `fieldlog serve` installs JSON logging; Litestar's default would replace it
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

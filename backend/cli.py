@@ -165,7 +165,12 @@ def cmd_serve(settings: Settings, args: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     import backend.cli_extra  # noqa: F401  - registers the commands of later features
+
+    # pgserver asks platformdirs for a runtime folder; on servers without a login session that only warns.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
     parser = argparse.ArgumentParser(prog="fieldlog", description="fieldlog server and administration")
     sub = parser.add_subparsers(dest="command", required=True)

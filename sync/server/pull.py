@@ -28,24 +28,18 @@ PULL_PAGE_MAX = 500
 FIRST_SYNC_PHASES = ("deployments", "entries", "mutations")
 
 _NOW = text("SELECT pg_current_snapshot()::text AS snap, (SELECT min_xid FROM sync_horizon WHERE id = 1) AS horizon")
-_WINDOW = text("""
+# The caller's own feed rows in the window (visible in the target snapshot, not in the previous one).
+_OWN_ROWS = """
 SELECT kind, record_id, xid, op FROM sync_feed
 WHERE user_id = :user AND xid >= :prev_xmin AND xid < :target_xmax
   AND pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
   AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
   AND (xid, kind, record_id) > (:a_xid, :a_kind, :a_id)
-ORDER BY xid, kind, record_id
-LIMIT :limit
-""")
+"""
 # A supervisor also holds the entries at the hospitals they supervise: those changes sit in their experts'
 # feed rows, found by transaction window (index on kind, xid) and joined to the entry's hospital. A row may
 # come from both parts (a supervisor's own entry at a hospital they supervise); UNION keeps it once.
-_SUPERVISOR_WINDOW = text("""
-SELECT kind, record_id, xid, op FROM sync_feed
-WHERE user_id = :user AND xid >= :prev_xmin AND xid < :target_xmax
-  AND pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
-  AND NOT pg_visible_in_snapshot(xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
-  AND (xid, kind, record_id) > (:a_xid, :a_kind, :a_id)
+_SUPERVISED_ROWS = """
 UNION
 SELECT g.kind, g.record_id, g.xid, g.op FROM sync_feed g
 JOIN entries e ON e.id = CASE WHEN g.kind = 'entry' THEN CAST(g.record_id AS uuid) END  -- only entry ids are uuids
@@ -54,9 +48,10 @@ WHERE g.kind = 'entry' AND g.xid >= :prev_xmin AND g.xid < :target_xmax
   AND pg_visible_in_snapshot(g.xid::text::xid8, CAST(CAST(:target AS text) AS pg_snapshot))
   AND NOT pg_visible_in_snapshot(g.xid::text::xid8, CAST(CAST(:prev AS text) AS pg_snapshot))
   AND (g.xid, g.kind, g.record_id) > (:a_xid, :a_kind, :a_id)
-ORDER BY xid, kind, record_id
-LIMIT :limit
-""")
+"""
+_PAGE = "ORDER BY xid, kind, record_id LIMIT :limit"
+_WINDOW = text(_OWN_ROWS + _PAGE)
+_SUPERVISOR_WINDOW = text(_OWN_ROWS + _SUPERVISED_ROWS + _PAGE)
 
 
 class _Reset(Exception):
