@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, head, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 from litestar.response import File, Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from backend.worklog import attachments as service
 from backend.worklog.attachment_schemas import AttachmentCreate, AttachmentOut
 
 
-async def provide_storage(runtime: Runtime) -> Storage:
+async def provide_storage(runtime: NamedDependency[Runtime]) -> Storage:
     return storage_of(runtime)
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get, patch, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ ONE = problem_responses(400, 401, 403, 404)
 WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
 
-async def provide_admin(principal: Principal) -> Principal:
+async def provide_admin(principal: NamedDependency[Principal]) -> Principal:
     """The role guard of the back office."""
     return requires_role(principal, "admin")
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from litestar import Controller, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ def service_rules_of(runtime: Runtime) -> ServiceRules:
     return runtime.settings.service_rules
 
 
-async def provide_rules(runtime: Runtime) -> ServiceRules:
+async def provide_rules(runtime: NamedDependency[Runtime]) -> ServiceRules:
     return service_rules_of(runtime)
 
 

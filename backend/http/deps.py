@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -44,7 +45,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], db: AsyncSession, state: State) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State) -> Principal:
     claims = runtime_of(state).signer.verify(bearer_token(request))
     principal = await load_principal(db, claims)
     request.scope["state"]["user_id"] = str(principal.user_id)

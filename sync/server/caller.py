@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,7 @@ FROM users u WHERE u.id = :user
 """)
 
 
-async def provide_sync_caller(request: Request[Any, Any, Any], db: AsyncSession, state: State) -> SyncCaller:
+async def provide_sync_caller(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State) -> SyncCaller:
     claims = runtime_of(state).signer.verify(bearer_token(request))
     row = (await db.execute(_CALLER, {"user": claims.user_id, "session": claims.session_id,
                                       "device": claims.device_id})).one_or_none()
