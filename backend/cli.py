@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +160,10 @@ def cmd_serve(settings: Settings, args: Any) -> int:
     port = args.port or settings.port
     print(f"fieldlog serving on http://{host}:{port} (database: {'embedded' if embedded else 'DATABASE_URL'})",
           flush=True)
+    # uvicorn re-raises SIGTERM / SIGINT once its graceful shutdown is done; exit normally then, so that the
+    # embedded PostgreSQL is stopped with the server (pgserver stops it at interpreter exit).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings, url), host=host, port=port, log_config=None, access_log=False,
                 proxy_headers=True, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,29 @@ def start_embedded(data_dir: Path) -> Any:
 
     pg_dir = (data_dir / "pg").resolve()
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pg_dir)
     # cleanup_mode="stop" stops the server with this process but keeps the data for the next start.
     server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
     log.info("embedded PostgreSQL running in %s", pg_dir)
     return server
+
+
+def _forget_dead_handles(pg_dir: Path) -> None:
+    """Drop the ids of processes that died without saying so from pgserver's list of users of the server.
+
+    pgserver stops the server when the last process in that list exits; a process killed outright never
+    removes itself, and the server would then never be stopped again.
+    """
+    import psutil  # a dependency of pgserver
+
+    handles = pg_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
