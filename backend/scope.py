@@ -23,7 +23,11 @@ def entry_scope(principal: Principal) -> ColumnElement[bool]:
 
 
 def expert_scope(principal: Principal) -> ColumnElement[bool]:
-    """Users (as experts) whose figures the caller may read."""
+    """Users (as experts) whose figures the caller may read.
+
+    A supervisor reads the experts who are or were stationed at their hospitals; a deployment that was
+    cancelled before it happened never made the expert theirs.
+    """
     from backend.models import Deployment
 
     if principal.is_admin:
@@ -32,7 +36,8 @@ def expert_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.is_expert:
         clauses.append(User.id == principal.user_id)
     if principal.supervised:
-        clauses.append(User.id.in_(select(Deployment.expert_id).where(Deployment.recipient_id.in_(principal.supervised))))
+        clauses.append(User.id.in_(select(Deployment.expert_id).where(
+            Deployment.recipient_id.in_(principal.supervised), Deployment.status != "cancelled")))
     if principal.hr_of:
         clauses.append(User.home_institution_id.in_(principal.hr_of))
     return or_(*clauses) if clauses else false()

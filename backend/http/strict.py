@@ -54,7 +54,8 @@ async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
     decoder = _decoder_for(request)
     if decoder is None:
         return
-    if "principal" in request.scope["route_handler"].parsed_fn_signature.parameters:
+    parameters = request.scope["route_handler"].parsed_fn_signature.parameters
+    if "principal" in parameters or "caller" in parameters:  # `caller`: sync push's own principal
         # Authentication answers before validation: a caller without a valid token learns nothing about the body.
         from backend.http.deps import bearer_token, runtime_of
 

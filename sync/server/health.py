@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, cast, false, or_, select
+from sqlalchemy import String, cast, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -62,8 +62,9 @@ async def device_health(session: AsyncSession, principal: Principal, *, limit: i
 
 async def refused_mutations(session: AsyncSession, principal: Principal, *, expert_id: uuid.UUID | None = None,
                             limit: int = 100) -> list[RefusedMutation]:
-    """Rejected and quarantined mutations: the expert's own; a supervisor's where the entry names a deployment
-    at a hospital they supervise (the only place a refused entry says where it was); everything for admins."""
+    """Rejected and quarantined mutations: the expert's own; a supervisor's where the entry names the sender's
+    own deployment at a hospital they supervise (the only place a refused entry says where it was); all for
+    admins."""
     scope: Any
     if principal.is_admin:
         scope = SyncMutation.outcome == "rejected"
@@ -72,9 +73,12 @@ async def refused_mutations(session: AsyncSession, principal: Principal, *, expe
         if principal.is_expert:
             clauses.append(SyncMutation.user_id == principal.user_id)
         if principal.supervised:
+            # The payload is what the phone sent: it counts only when it names a deployment of the sender's own
+            # at a supervised hospital, so nobody can place their refusals in (or read them from) another's view.
             deployment_ref = SyncMutation.payload["data"]["deployment_id"].astext
-            clauses.append(deployment_ref.in_(select(cast(Deployment.id, String)).where(
-                Deployment.recipient_id.in_(principal.supervised))))
+            clauses.append(exists().where(
+                cast(Deployment.id, String) == deployment_ref, Deployment.expert_id == SyncMutation.user_id,
+                Deployment.recipient_id.in_(principal.supervised), Deployment.status != "cancelled"))
         scope = or_(*clauses) if clauses else false()
     query = select(SyncMutation).where(SyncMutation.outcome == "rejected", scope)
     if expert_id is not None:

@@ -11,12 +11,13 @@ from sync.chaos import ChaosOptions, run_chaos
 async def test_chaos_run_loses_nothing_and_duplicates_nothing(db: Any, database_url: str, tmp_path: Path) -> None:
     result = await run_chaos(ChaosOptions(phones=8, mutations=40, seed=7, work_dir=tmp_path), database_url)
     print(result.render())
-    assert result.ok, result.render()
-    assert result.mutations == 8 * 40
+    report = result.render()
+    assert result.ok, report
+    assert result.mutations == 8 * 40, report
     # The faults really happened: otherwise a green run proves nothing.
     for fault in ("replies_dropped_after_commit", "batches_sent_twice", "batches_out_of_order", "tokens_expired",
                   "offline_periods"):
-        assert result.stats[fault] > 0, fault
-    assert result.stats["server_restarts"] == 2
-    assert result.outcomes["applied"] > 0
-    assert result.outcomes["rejected"] > 0
+        assert result.stats[fault] > 0, f"{fault} never happened\n{report}"
+    assert result.stats["server_restarts"] == 2, report
+    assert result.outcomes["applied"] > 0, report
+    assert result.outcomes["rejected"] > 0, report

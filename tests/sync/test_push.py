@@ -178,3 +178,14 @@ async def test_raw_bulk_writes_roll_back_with_the_request(db: Any, world: Any) -
         assert await s.scalar(select(func.count()).select_from(Entry)) == 0
         assert await s.scalar(select(func.count()).select_from(SyncMutation)) == 0
         assert (await s.get(Device, "device-rollback")).last_ack_seq == 0
+
+
+async def test_a_refusal_naming_someone_elses_deployment_stays_out_of_that_hospitals_view(
+        client: Any, world: Any) -> None:
+    b = await phone(client, world.expert_b.username)
+    reply = await b.push([b.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id))])
+    assert outcomes(reply) == ["rejected"]  # deployment_a is not expert_b's
+    sup_a = await world.headers(client, "supervisor_a")
+    assert (await client.get("/api/v1/sync/rejected", headers=sup_a)).json() == []
+    mine = (await client.get("/api/v1/sync/rejected", headers=b.headers)).json()
+    assert [r["seq"] for r in mine] == [1]

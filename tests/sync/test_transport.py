@@ -76,3 +76,11 @@ async def test_pull_limit_and_auth_are_checked(client: Any, world: Any) -> None:
     assert (await client.get("/api/v1/sync/pull")).status_code == 401
     page = (await client.get("/api/v1/sync/pull", headers={**headers, "X-Request-Id": "abc-123"})).json()
     assert page["request_id"] == "abc-123"
+
+
+async def test_a_push_without_a_valid_token_is_401_before_its_body_is_judged(client: Any) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        reply = await client.post("/api/v1/sync/push", json={"mutations": "nonsense"}, headers=headers)
+        assert reply.status_code == 401, reply.text
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        assert "errors" not in reply.json()
