@@ -127,7 +127,10 @@ def _check_phone(result: ChaosResult, phone: Any, stored: dict[int, str], versio
 
 def _compare_store(result: ChaosResult, phone: Any, entries: list[Any]) -> None:
     server = {str(e["id"]): e for e in entries if not e["deleted"]}
-    local = {r.id: r for r in phone.client.store.records("entry") if r.state != "rejected"}
+    # A refused create never reached the server (no server version): it stays on the phone for the user to fix.
+    # A refused update of an entry the server has leaves the server's copy on the phone, marked `rejected`.
+    local = {r.id: r for r in phone.client.store.records("entry")
+             if not (r.state == "rejected" and r.server_version is None)}
     def server_view(e: Any) -> tuple[Any, ...]:
         return e["version"], e["status"], e["note"], _canon(json.loads(e["fields"]))
 
