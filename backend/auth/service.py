@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, TooManyRequests, Unauthorized
-from backend.models import Device, LoginAttempt, RefreshToken, RoleGrant, User
+from backend.models import Device, LoginAttempt, RefreshToken, User
 from backend.security.passwords import verify_password
 from backend.security.tokens import AccessClaims, TokenSigner, hash_refresh_token, new_refresh_token
 from backend.settings import Settings
@@ -152,35 +152,47 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     )
 
 
-async def load_principal(session: AsyncSession, claims: AccessClaims) -> Principal:
-    """Load the caller; a disabled user, a revoked session or a re-assigned device stops working at once."""
-    live_session = exists().where(
-        RefreshToken.family_id == claims.session_id,
-        RefreshToken.device_id == claims.device_id,
-        RefreshToken.revoked_at.is_(None),
-    )
-    row = (
-        await session.execute(
-            select(User.username, User.name, User.is_active, User.home_institution_id, live_session.label("live")).where(
-                User.id == claims.user_id
-            )
-        )
-    ).one_or_none()
-    if row is None or not row.is_active:
+# The user, whether the token's session is still live, and the role grants, in one round trip: every
+# authenticated request runs it.
+_CALLER = text("""
+SELECT u.is_active, u.username, u.name, u.home_institution_id,
+       EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = :session AND t.device_id = :device
+               AND t.revoked_at IS NULL) AS live,
+       ARRAY(SELECT g.role FROM role_grants g WHERE g.user_id = u.id ORDER BY g.role, g.institution_id) AS roles,
+       ARRAY(SELECT g.institution_id FROM role_grants g WHERE g.user_id = u.id ORDER BY g.role, g.institution_id)
+           AS institutions
+FROM users u WHERE u.id = :user
+""")
+
+
+async def load_caller(session: AsyncSession, claims: AccessClaims, *, allow_disabled: bool = False
+                      ) -> tuple[Principal, bool]:
+    """The caller and whether their account is active; a revoked session or a re-assigned device is refused.
+
+    `allow_disabled`: sync push hears a disabled account's phone (to quarantine its work).
+    """
+    row = (await session.execute(_CALLER, {"user": claims.user_id, "session": claims.session_id,
+                                           "device": claims.device_id})).one_or_none()
+    if row is None or not (row.is_active or allow_disabled):
         raise Unauthorized("The account is disabled", extra={"reason": "user_disabled"})
     if not row.live:
         raise Unauthorized("The session was signed out or revoked; sign in again", extra={"reason": "session_revoked"})
-    grants = (
-        await session.execute(select(RoleGrant.role, RoleGrant.institution_id).where(RoleGrant.user_id == claims.user_id))
-    ).all()
-    return Principal(
+    grants = list(zip(row.roles, row.institutions, strict=True))
+    principal = Principal(
         user_id=claims.user_id,
         username=row.username,
         name=row.name,
         device_id=claims.device_id,
         session_id=claims.session_id,
-        roles=frozenset(g.role for g in grants),
-        supervised=frozenset(g.institution_id for g in grants if g.role == "supervisor"),
-        hr_of=frozenset(g.institution_id for g in grants if g.role == "hr"),
+        roles=frozenset(r for r, _ in grants),
+        supervised=frozenset(i for r, i in grants if r == "supervisor"),
+        hr_of=frozenset(i for r, i in grants if r == "hr"),
         home_institution_id=row.home_institution_id,
     )
+    return principal, bool(row.is_active)
+
+
+async def load_principal(session: AsyncSession, claims: AccessClaims) -> Principal:
+    """Load the caller; a disabled user, a revoked session or a re-assigned device stops working at once."""
+    principal, _ = await load_caller(session, claims)
+    return principal
