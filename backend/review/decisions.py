@@ -7,16 +7,21 @@ replaces its original, -1 for the original and +1 for the revision.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import Conflict, DomainError, Forbidden, Locked, NotFound
+from backend.errors import Conflict, DomainError, NotFound
 from backend.models import Entry, EntryAttachment
+from backend.review import bulk
+from backend.review.answers import Refused as _Refused
+from backend.review.answers import check, refused_result
+from backend.review.answers import result_of_error as _result_of_error
 from backend.review.changes import save_change
 from backend.review.corrections import apply_correction, validate_batch
 from backend.review.schemas import Decision, DecisionResult, DecisionResults, UnapproveRequest
@@ -28,24 +33,11 @@ from backend.worklog.schemas import EntryOut
 from backend.worklog.service import actor_of, month_is_closed, snapshot
 from backend.worklog.views import _closed_months, entry_view, month_start
 
+log = logging.getLogger("fieldlog.review")
 
-class _Refused(Exception):
-    """A decision that is answered without being applied."""
-
-    def __init__(self, outcome: str, entry: Entry | None, reason: str | None, detail: str | None = None) -> None:
-        super().__init__(detail or outcome)
-        self.outcome, self.entry, self.reason, self.detail = outcome, entry, reason, detail
-
-
-def _result_of_error(exc: DomainError, entry: Entry) -> _Refused:
-    reason = exc.extra.get("reason")
-    if isinstance(exc, Locked):
-        return _Refused("locked", entry, reason, exc.detail)
-    if isinstance(exc, Forbidden):
-        # Not a reviewer of this hospital reads as "not in your scope"; own entries are "not allowed".
-        outcome = "not_in_scope" if reason == "not_in_scope" else "not_allowed"
-        return _Refused(outcome, None if outcome == "not_in_scope" else entry, reason, exc.detail)
-    return _Refused("wrong_state", entry, reason or "wrong_state", exc.detail)
+# Decide batches set-based (backend.review.bulk: a few statements per batch); False decides every decision
+# one by one in its own savepoint, the original path, which the set-based one falls back to.
+SET_BASED = True
 
 
 async def _attachments(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -75,16 +67,7 @@ async def _supersede(session: AsyncSession, principal: Principal, revision: Entr
 
 async def _decide_one(session: AsyncSession, principal: Principal, entry: Entry, decision: Decision,
                       attachments: list[str], month_closed: bool) -> None:
-    if entry.version != decision.version:
-        raise _Refused("stale_version", entry, "stale_version",
-                       f"The entry is at version {entry.version}, not {decision.version}")
-    action = Action.approve if decision.action == "approve" else Action.return_
-    try:
-        new_status = transition(EntryStatus(entry.status), action, actor=actor_of(principal),
-                                entry_expert_id=entry.expert_id, entry_institution_id=entry.institution_id,
-                                comment=decision.comment, month_closed=month_closed)
-    except DomainError as exc:
-        raise _result_of_error(exc, entry) from None
+    action, new_status = check(entry, decision, actor_of(principal), month_closed)
     before = snapshot(entry, attachments)
     detail: dict[str, Any] = {"comment": decision.comment}
     if decision.correction is not None and action == Action.approve:
@@ -101,9 +84,44 @@ async def _decide_one(session: AsyncSession, principal: Principal, entry: Entry,
         await rollup.apply_entry(session, entry, +1)
 
 
+async def _decide_single(session: AsyncSession, principal: Principal, decision: Decision,
+                         entries: dict[uuid.UUID, Entry], closed: set[tuple[uuid.UUID, date]],
+                         files: dict[uuid.UUID, list[str]]) -> DecisionResult:
+    """One decision in its own savepoint: a refused decision never undoes another."""
+    entry = entries.get(decision.entry_id)
+    try:
+        if entry is None:
+            raise _Refused("not_in_scope", None, "not_in_scope", "No such entry at a hospital you supervise")
+        async with session.begin_nested():
+            await _decide_one(session, principal, entry, decision, files.get(entry.id, []),
+                              (entry.institution_id, month_start(entry.work_date)) in closed)
+    except _Refused as refused:
+        if refused.entry is not None:
+            await session.refresh(refused.entry)
+        return refused_result(decision, refused)
+    except DomainError as exc:  # raised after the transition (e.g. a revision whose original moved on)
+        await session.refresh(entry)
+        refused = _result_of_error(exc, entry)
+        return DecisionResult(entry_id=decision.entry_id, outcome=refused.outcome,  # type: ignore[arg-type]
+                              status=entry.status, version=entry.version, reason=refused.reason,
+                              detail=refused.detail)
+    return DecisionResult(entry_id=entry.id, outcome="applied", status=entry.status, version=entry.version)
+
+
+async def _reload(session: AsyncSession, entries: dict[uuid.UUID, Entry]) -> None:
+    """Read the batch's entries, and the originals its revisions may have superseded, again from the database."""
+    # The savepoint's rollback expires what the ORM changed in it, not the values the set-based path set as
+    # committed, so every entry is read again; the ids come from the rows, as expired objects cannot be read.
+    ids = list(entries)
+    if ids:
+        originals = select(Entry.revision_of).where(Entry.id.in_(ids), Entry.revision_of.is_not(None))
+        await session.execute(select(Entry).where(or_(Entry.id.in_(ids), Entry.id.in_(originals)))
+                              .execution_options(populate_existing=True))
+
+
 async def decide(session: AsyncSession, principal: Principal, decisions: list[Decision],
                  settings: Settings) -> DecisionResults:
-    """Apply up to 500 decisions, each in its own savepoint: one refused decision never undoes another."""
+    """Apply up to 500 decisions, one answer each in input order; one refused decision never undoes another."""
     ids = sorted({d.entry_id for d in decisions})
     # Only entries at the caller's hospitals are loaded (others answer not_in_scope); locked in id order
     # so two supervisors deciding overlapping batches cannot deadlock.
@@ -116,33 +134,20 @@ async def decide(session: AsyncSession, principal: Principal, decisions: list[De
     validate_batch(decisions, entries)
     closed = await _closed_months(session, list(entries.values()))
     files = await _attachments(session, list(entries))
-    results: list[DecisionResult] = []
-    for decision in decisions:
-        entry = entries.get(decision.entry_id)
+
+    async def one(decision: Decision) -> DecisionResult:
+        return await _decide_single(session, principal, decision, entries, closed, files)
+
+    if SET_BASED:
         try:
-            if entry is None:
-                raise _Refused("not_in_scope", None, "not_in_scope", "No such entry at a hospital you supervise")
-            async with session.begin_nested():
-                await _decide_one(session, principal, entry, decision, files.get(entry.id, []),
-                                  (entry.institution_id, month_start(entry.work_date)) in closed)
-        except _Refused as refused:
-            if refused.entry is not None:
-                await session.refresh(refused.entry)
-            found = refused.entry
-            results.append(DecisionResult(entry_id=decision.entry_id, outcome=refused.outcome,  # type: ignore[arg-type]
-                                          status=found.status if found else None,
-                                          version=found.version if found else None, reason=refused.reason,
-                                          detail=refused.detail))
-            continue
-        except DomainError as exc:  # raised after the transition (e.g. a revision whose original moved on)
-            await session.refresh(entry)
-            refused = _result_of_error(exc, entry)
-            results.append(DecisionResult(entry_id=decision.entry_id, outcome=refused.outcome,  # type: ignore[arg-type]
-                                          status=entry.status, version=entry.version, reason=refused.reason,
-                                          detail=refused.detail))
-            continue
-        results.append(DecisionResult(entry_id=entry.id, outcome="applied", status=entry.status,
-                                      version=entry.version))
+            results = await bulk.decide_batch(session, principal, decisions, entries, closed, files, one)
+        except bulk.BulkWriteFailed:
+            # A set-based statement failed; its savepoint is rolled back, so redo the batch one by one.
+            log.warning("set-based review decisions fell back to one by one", exc_info=True)
+            await _reload(session, entries)
+            results = [await one(decision) for decision in decisions]
+    else:
+        results = [await one(decision) for decision in decisions]
     return DecisionResults(results=results, applied=sum(r.outcome == "applied" for r in results))
 
 

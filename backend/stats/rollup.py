@@ -3,11 +3,13 @@
 Review calls `apply_entry` with +1 on approve, -1 on unapprove, and -1 (original) / +1 (revision) when an
 approved revision supersedes its original. Each call is a handful of set-based statements on primary
 keys: no scan, no read-modify-write in Python, so concurrent approvals of the same expert and month add
-up correctly under row locks taken by the upserts.
+up correctly under row locks taken by the upserts. A batch of approvals calls `add_entries` once instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -91,3 +93,79 @@ async def apply_entry(session: AsyncSession, entry: Entry, sign: int) -> None:
         await session.execute(_UPSERT_DAY, {**day, "sign": sign})
         if sign < 0:
             await session.execute(_DROP_EMPTY_DAY, day)
+
+
+_ADD_METRICS = text(
+    """
+    INSERT INTO stat_rollups AS r (expert_id, deployment_id, month, metric, institution_id, value, entries)
+    SELECT * FROM unnest(CAST(:experts AS uuid[]), CAST(:deployments AS uuid[]), CAST(:months AS date[]),
+                         CAST(:metrics AS text[]), CAST(:institutions AS uuid[]), CAST(:values AS numeric[]),
+                         CAST(:counts AS bigint[]))
+    ON CONFLICT (expert_id, deployment_id, month, metric)
+    DO UPDATE SET value = r.value + excluded.value, entries = r.entries + excluded.entries
+    """
+)
+_ADD_TRAINEES = text(
+    """
+    INSERT INTO stat_trainees AS t (expert_id, deployment_id, month, trainee_id, institution_id, entries)
+    SELECT * FROM unnest(CAST(:experts AS uuid[]), CAST(:deployments AS uuid[]), CAST(:months AS date[]),
+                         CAST(:trainees AS uuid[]), CAST(:institutions AS uuid[]), CAST(:counts AS bigint[]))
+    ON CONFLICT (expert_id, deployment_id, month, trainee_id) DO UPDATE SET entries = t.entries + excluded.entries
+    """
+)
+_ADD_DAYS = text(
+    """
+    INSERT INTO stat_days AS d (expert_id, work_date, deployment_id, status, entries)
+    SELECT * FROM unnest(CAST(:experts AS uuid[]), CAST(:days AS date[]), CAST(:deployments AS uuid[]),
+                         CAST(:statuses AS text[]), CAST(:counts AS bigint[]))
+    ON CONFLICT (expert_id, work_date, deployment_id, status) DO UPDATE SET entries = d.entries + excluded.entries
+    """
+)
+
+
+async def add_entries(session: AsyncSession, entries: Sequence[Entry]) -> None:
+    """Add newly approved entries to the roll-ups: the sum of `apply_entry(e, +1)` over them, one statement a table.
+
+    The figures are summed per roll-up row in Python first (one upsert cannot touch a row twice); each entry's
+    figures come from the same functions `apply_entry` uses, so the rows end up exactly as one call per entry
+    would leave them. Nothing is removed: adding never empties a row.
+    """
+    metrics: dict[tuple[Any, ...], list[Any]] = {}
+    trainees: dict[tuple[Any, ...], list[Any]] = {}
+    days: dict[tuple[Any, ...], int] = {}
+    for entry in entries:
+        fields: dict[str, Any] = entry.fields or {}
+        month = month_of(entry.work_date)
+        for metric, value in metrics_of(entry.activity_type, fields, entry.duration_minutes).items():
+            acc = metrics.setdefault((entry.expert_id, entry.deployment_id, month, metric),
+                                     [entry.institution_id, Decimal(0), 0])
+            acc[1] += value
+            acc[2] += 1
+        trainee = trainee_of(entry.activity_type, fields)
+        if trainee is not None:
+            counted = trainees.setdefault((entry.expert_id, entry.deployment_id, month, trainee),
+                                          [entry.institution_id, 0])
+            counted[1] += 1
+        status = attendance_status(entry.activity_type, fields)
+        if status is not None:
+            key = (entry.expert_id, entry.work_date, entry.deployment_id, status)
+            days[key] = days.get(key, 0) + 1
+    # Rows in key order, so two batches touching the same rows lock them in the same order.
+    if metrics:
+        keys = sorted(metrics)
+        accs = [metrics[k] for k in keys]
+        await session.execute(_ADD_METRICS, {
+            "experts": [k[0] for k in keys], "deployments": [k[1] for k in keys], "months": [k[2] for k in keys],
+            "metrics": [k[3] for k in keys], "institutions": [a[0] for a in accs], "values": [a[1] for a in accs],
+            "counts": [a[2] for a in accs]})
+    if trainees:
+        keys = sorted(trainees)
+        accs = [trainees[k] for k in keys]
+        await session.execute(_ADD_TRAINEES, {
+            "experts": [k[0] for k in keys], "deployments": [k[1] for k in keys], "months": [k[2] for k in keys],
+            "trainees": [k[3] for k in keys], "institutions": [a[0] for a in accs], "counts": [a[1] for a in accs]})
+    if days:
+        keys = sorted(days)
+        await session.execute(_ADD_DAYS, {
+            "experts": [k[0] for k in keys], "days": [k[1] for k in keys], "deployments": [k[2] for k in keys],
+            "statuses": [k[3] for k in keys], "counts": [days[k] for k in keys]})

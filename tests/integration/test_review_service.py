@@ -29,7 +29,11 @@ def rollups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[uuid.UUID, int]]:
     async def fake(session: AsyncSession, entry: Entry, sign: int) -> None:
         calls.append((entry.id, sign))
 
+    async def fake_many(session: AsyncSession, entries: list[Entry]) -> None:  # a batch of approvals at once
+        calls.extend((entry.id, 1) for entry in entries)
+
     monkeypatch.setattr(rollup, "apply_entry", fake)
+    monkeypatch.setattr(rollup, "add_entries", fake_many)
     return calls
 
 
