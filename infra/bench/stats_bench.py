@@ -5,7 +5,8 @@ Usage (embedded PostgreSQL in FIELDLOG_DATA_DIR, seeded first when it holds no s
     FIELDLOG_DATA_DIR=/tmp/fl-bench .venv/bin/python infra/bench/stats_bench.py --experts 2000 --years 3
 
 or against a server: DATABASE_URL=postgresql://... (same flags). Each endpoint is called through the whole
-HTTP app in-process (Litestar AsyncTestClient: middleware, token check, scope filter, JSON encoding),
+HTTP app in-process (httpx's ASGI transport on the app's own event loop, after its startup: middleware,
+token check, scope filter, JSON encoding; Litestar's test client would add a thread hop per request),
 one request at a time. "raw" is the same figure computed by SQL aggregates over the entries (the
 indexed rows of that expert, hospital or agreement: what the endpoint would do without roll-ups).
 "roll-up SQL" is the database part of the endpoint alone: the same statements the service runs on the
@@ -28,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import asyncpg  # noqa: E402
-from litestar.testing import AsyncTestClient  # noqa: E402
+import httpx  # noqa: E402
 from sqlalchemy import text as sa_text  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
@@ -156,7 +157,8 @@ async def main() -> int:
 
     app = create_app(settings, url)
     rows: list[tuple[str, list[float], list[float], list[float]]] = []
-    async with AsyncTestClient(app=app, base_url="http://bench") as client:
+    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                 base_url="http://bench.local") as client:
         login = await client.post("/api/v1/auth/login", json={"username": admin, "password": SYNTHETIC_PASSWORD,
                                                                "device_id": "bench-device-01"})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
