@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -44,7 +45,12 @@ def main() -> int:
     else:
         cmd = [str(BIN / "fieldlog"), *args]
     os.chdir(ROOT)
-    return subprocess.call(cmd)
+    proc = subprocess.Popen(cmd)
+    # Ctrl-C reaches the child from the terminal and it shuts down cleanly (stopping the embedded database);
+    # this wrapper must not kill it first. A SIGTERM sent to the wrapper is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    return proc.wait()
 
 
 if __name__ == "__main__":
