@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backend.auth.principal import Principal
-from backend.http.deps import provide_db, provide_principal, provide_runtime
+from backend.http.deps import provide_claims, provide_db, provide_principal, provide_runtime
 from backend.http.middleware import InflightLimiter, gzip_requests, request_context
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
@@ -57,6 +57,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         dependencies={
             "runtime": Provide(provide_runtime),
             "db": Provide(provide_db),
+            "claims": Provide(provide_claims),
             "principal": Provide(provide_principal),
         },
         signature_types=[Principal, Runtime],

@@ -14,6 +14,7 @@ from backend.auth.principal import Principal
 from backend.auth.service import load_principal
 from backend.errors import Forbidden, Unauthorized
 from backend.runtime import Runtime
+from backend.security.tokens import AccessClaims
 
 
 def runtime_of(state: State) -> Runtime:
@@ -45,8 +46,22 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State) -> Principal:
-    claims = runtime_of(state).signer.verify(bearer_token(request))
+def verify_token(request: Request[Any, Any, Any]) -> AccessClaims:
+    """The claims of the request's bearer token, verified (401 for a missing, bad or expired one)."""
+    return runtime_of(request.app.state).signer.verify(bearer_token(request))
+
+
+async def provide_claims(request: Request[Any, Any, Any]) -> AccessClaims:
+    """The verified token; every dependency that needs a signed-in caller builds on this one.
+
+    The strict body check verifies it first on routes with a body (401 before any field error) and keeps it.
+    """
+    claims: AccessClaims | None = request.scope["state"].get("claims")
+    return claims if claims is not None else verify_token(request)
+
+
+async def provide_principal(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession],
+                            claims: NamedDependency[AccessClaims]) -> Principal:
     principal = await load_principal(db, claims)
     request.scope["state"]["user_id"] = str(principal.user_id)
     return principal

@@ -7,25 +7,49 @@ with msgspec against the handler's `data` type, before Litestar's own conversion
 
 from __future__ import annotations
 
+import inspect
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
 
 from backend.errors import FieldError, InvalidInput, MalformedRequest, UnsupportedMediaType
 
-_decoders: dict[int, msgspec.json.Decoder[Any] | None] = {}
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
-def _decoder_for(request: Request[Any, Any, Any]) -> msgspec.json.Decoder[Any] | None:
+class _BodyRule(NamedTuple):
+    decoder: msgspec.json.Decoder[Any] | None  # None: the handler takes no body
+    needs_token: bool
+
+
+_rules: dict[int, _BodyRule] = {}
+
+
+def _needs_token(handler: Any) -> bool:
+    """Whether the handler depends, directly or through other dependencies, on the verified token (`claims`)."""
+    provided = handler.resolve_dependencies()
+    todo, seen = list(handler.parsed_fn_signature.parameters), set()
+    while todo:
+        name = todo.pop()
+        if name == "claims":
+            return True
+        if name in seen or name not in provided:
+            continue
+        seen.add(name)
+        todo.extend(inspect.signature(provided[name].dependency).parameters)
+    return False
+
+
+def _rule_for(request: Request[Any, Any, Any]) -> _BodyRule:
     handler = request.scope["route_handler"]
-    key = id(handler)
-    if key not in _decoders:
+    rule = _rules.get(id(handler))
+    if rule is None:
         param = handler.parsed_fn_signature.parameters.get("data")
-        _decoders[key] = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
-    return _decoders[key]
+        decoder = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
+        rule = _rules[id(handler)] = _BodyRule(decoder, _needs_token(handler))
+    return rule
 
 
 def field_path(message: str) -> tuple[str, str]:
@@ -51,15 +75,15 @@ def _code(message: str) -> str:
 
 async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
     """before_request hook: 415 for a non-JSON body, 400 for malformed JSON, 422 with the field at fault."""
-    decoder = _decoder_for(request)
+    decoder, needs_token = _rule_for(request)
     if decoder is None:
         return
-    parameters = request.scope["route_handler"].parsed_fn_signature.parameters
-    if "principal" in parameters or "caller" in parameters:  # `caller`: sync push's own principal
+    if needs_token:
         # Authentication answers before validation: a caller without a valid token learns nothing about the body.
-        from backend.http.deps import bearer_token, runtime_of
+        # The verified claims are kept for the `claims` dependency, so the token is checked once per request.
+        from backend.http.deps import verify_token
 
-        runtime_of(request.app.state).signer.verify(bearer_token(request))
+        request.scope["state"]["claims"] = verify_token(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(

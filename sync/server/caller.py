@@ -11,13 +11,12 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.auth.service import load_caller
-from backend.http.deps import bearer_token, runtime_of
+from backend.security.tokens import AccessClaims
 
 
 class SyncCaller(msgspec.Struct, kw_only=True, frozen=True):
@@ -25,8 +24,8 @@ class SyncCaller(msgspec.Struct, kw_only=True, frozen=True):
     disabled: bool
 
 
-async def provide_sync_caller(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State) -> SyncCaller:
-    claims = runtime_of(state).signer.verify(bearer_token(request))
+async def provide_sync_caller(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession],
+                              claims: NamedDependency[AccessClaims]) -> SyncCaller:
     principal, active = await load_caller(db, claims, allow_disabled=True)
     request.scope["state"]["user_id"] = str(principal.user_id)
     return SyncCaller(principal=principal, disabled=not active)

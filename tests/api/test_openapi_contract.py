@@ -46,3 +46,35 @@ def test_the_committed_api_reference_is_generated_from_the_current_schema(tmp_pa
     committed = Path(__file__).resolve().parents[2] / "docs" / "api.md"
     assert out.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
         "docs/api.md is stale: run `fieldlog api-docs`")
+
+
+# Bodies that a caller without a token may send: signing in and rotating a refresh token.
+PUBLIC_BODIES = {"login", "refresh_token"}
+
+
+async def test_every_route_with_a_body_answers_401_before_judging_the_body(client: Any) -> None:
+    import re
+    import uuid
+
+    schema = (await client.get("/schema/openapi.json")).json()
+    judged_first = []
+    checked = 0
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "requestBody" not in op or op.get("operationId") in PUBLIC_BODIES:
+                continue
+            params = {p["name"]: p.get("schema", {}) for p in op.get("parameters", []) if p.get("in") == "path"}
+
+            def value(name: str, params: dict[str, Any] = params) -> str:
+                kind = params.get(name, {})
+                if kind.get("format") == "uuid":
+                    return str(uuid.uuid4())
+                return "2026" if kind.get("type") == "integer" else "csv"
+
+            url = re.sub(r"\{([^}]+)\}", lambda m: value(m.group(1)), path)
+            reply = await client.request(method.upper(), url, json={"not": ["what", "the", "schema", "says"]})
+            checked += 1
+            if reply.status_code != 401:
+                judged_first.append(f"{method.upper()} {path}: {reply.status_code}")
+    assert checked > 20
+    assert judged_first == []
