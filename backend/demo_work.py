@@ -58,6 +58,8 @@ async def seed_demo_work(session: AsyncSession, settings: Settings, *, today: da
     people = await _people(session)
     supervisors = {inst: p for p in people.values() for inst in p.supervised}
     made = 0
+    # Entries seeded on an earlier start (perhaps reviewed or edited since) are kept as they are.
+    existing = set((await session.execute(select(Entry.id))).scalars())
     for dep in (await session.execute(select(Deployment).order_by(Deployment.starts_on))).scalars():
         expert = next(p for p in people.values() if p.user_id == dep.expert_id)
         reviewer = supervisors.get(dep.recipient_id)
@@ -71,8 +73,8 @@ async def seed_demo_work(session: AsyncSession, settings: Settings, *, today: da
             items.append(_WORK[rng.randrange(len(_WORK))])
             for kind, fields in items:
                 entry_id = uuid.uuid5(uuid.NAMESPACE_URL, f"fieldlog-demo/entry/{dep.id}/{day}/{kind}")
-                if await session.get(Entry, entry_id) is not None:
-                    continue  # seeded on an earlier start (perhaps reviewed since): keep it as it is
+                if entry_id in existing:
+                    continue
                 view, created = await create_entry(
                     session, expert,
                     EntryCreate(id=entry_id, deployment_id=dep.id, work_date=day, activity_type=kind,

@@ -144,6 +144,7 @@ class ChaosPeople:
     experts: list[Person]
     supervisor_id: uuid.UUID
     institution_id: uuid.UUID
+    supervisor: str = ""  # the supervisor's username (password CHAOS_PASSWORD)
 
 
 async def make_people(database_url: str, experts: int, *, tag: str | None = None) -> ChaosPeople:
@@ -179,7 +180,7 @@ async def make_people(database_url: str, experts: int, *, tag: str | None = None
                 s.add_all([RoleGrant(user_id=user.id, role="expert", institution_id=None), dep])
                 people.append(Person(user.id, user.username, dep.id))
             await s.flush()
-        return ChaosPeople(people, supervisor.id, county.id)
+        return ChaosPeople(people, supervisor.id, county.id, supervisor.username)
     finally:
         await engine.dispose()
 

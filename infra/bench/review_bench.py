@@ -6,8 +6,8 @@ Usage (embedded PostgreSQL in FIELDLOG_DATA_DIR, or DATABASE_URL=postgresql://..
 
 Each round builds two equal, fresh hospitals (a supervisor, two experts, N submitted entries of several types
 written straight into the table), then approves all N entries of one hospital in one request with the
-per-decision path and of the other with the set-based path, through the whole HTTP app in-process (Litestar
-AsyncTestClient: middleware, token check, JSON, commit and audit sealing). The order of the two alternates
+per-decision path and of the other with the set-based path, through the whole HTTP app in-process (httpx's
+ASGI transport: middleware, token check, JSON, commit and audit sealing). The order of the two alternates
 between rounds. A warm-up request of a few decisions on each path comes first. At the end the roll-ups are
 checked against the entries (`fieldlog stats check`) and the audit trail is verified.
 """
@@ -26,48 +26,27 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from litestar.testing import AsyncTestClient  # noqa: E402
+from benchlib import bench_database, in_process_client  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
 from backend.audit.verify import verify_trail  # noqa: E402
-from backend.cli import database_url  # noqa: E402
 from backend.db.engine import make_engine, make_sessionmaker  # noqa: E402
-from backend.db.migrate import upgrade  # noqa: E402
-from backend.models import Deployment, Entry, Institution, RoleGrant, Trainee, User  # noqa: E402
+from backend.models import Entry, Trainee  # noqa: E402
 from backend.review import decisions  # noqa: E402
-from backend.security.passwords import hash_password  # noqa: E402
-from backend.settings import load_settings  # noqa: E402
 from backend.stats import recompute  # noqa: E402
+from sync.chaos_world import CHAOS_PASSWORD, make_people  # noqa: E402
 
-PASSWORD = "review-bench-42"  # noqa: S105 - a throwaway account of the benchmark database
 
-
-async def make_hospital(sessions: Any, n: int, password_hash: str) -> tuple[str, list[uuid.UUID]]:
+async def make_hospital(url: str, sessions: Any, n: int) -> tuple[str, list[uuid.UUID]]:
     """A recipient hospital with a supervisor and two experts holding `n` submitted entries; (login, entry ids)."""
-    tag = uuid.uuid4().hex[:10]
+    people = await make_people(url, 2)  # the chaos run's small world: agreement, deployments, roles
+    experts = people.experts
     today = date.today()
     now = datetime.now(UTC)
     async with sessions() as s:
-        home = Institution(id=uuid.uuid4(), code=f"RBH{tag}", name=f"支援医院{tag}", kind="supporting_hospital",
-                           level="tertiary_a", timezone="Asia/Shanghai")
-        hospital = Institution(id=uuid.uuid4(), code=f"RBR{tag}", name=f"县医院{tag}", kind="county_hospital",
-                               level="secondary_a", timezone="Asia/Shanghai")
-        s.add_all([home, hospital])
-        await s.flush()
-        supervisor = User(id=uuid.uuid4(), username=f"rb-sup-{tag}", name="审核", password_hash=password_hash,
-                          home_institution_id=hospital.id)
-        experts = [User(id=uuid.uuid4(), username=f"rb-exp{k}-{tag}", name=f"专家{k}", password_hash=password_hash,
-                        home_institution_id=home.id) for k in range(2)]
-        s.add_all([supervisor, *experts])
-        await s.flush()
-        s.add(RoleGrant(user_id=supervisor.id, role="supervisor", institution_id=hospital.id))
-        s.add_all([RoleGrant(user_id=e.id, role="expert", institution_id=None) for e in experts])
-        deployments = [Deployment(id=uuid.uuid4(), expert_id=e.id, recipient_id=hospital.id, department="普外科",
-                                  post="clinical_expert", starts_on=today - timedelta(days=200),
-                                  planned_end=today + timedelta(days=165), status="active") for e in experts]
-        s.add_all(deployments)
-        trainee = Trainee(id=uuid.uuid4(), institution_id=hospital.id, name="李医生", created_by=experts[0].id)
+        trainee = Trainee(id=uuid.uuid4(), institution_id=people.institution_id, name="李医生",
+                          created_by=experts[0].user_id)
         s.add(trainee)
         await s.flush()
         kinds: list[tuple[str, dict[str, Any], int | None]] = [
@@ -85,18 +64,19 @@ async def make_hospital(sessions: Any, n: int, password_hash: str) -> tuple[str,
                 kind, fields, minutes = "attendance", {"status": ("present", "present", "travel")[i % 3]}, None
             else:
                 kind, fields, minutes = kinds[i % len(kinds)]
-            rows.append({"id": uuid.uuid4(), "expert_id": experts[k].id, "deployment_id": deployments[k].id,
-                         "institution_id": hospital.id, "work_date": today - timedelta(days=1 + (i // 2) % 150),
+            # Dated inside the deployments, which make_people starts 120 days ago.
+            rows.append({"id": uuid.uuid4(), "expert_id": experts[k].user_id, "deployment_id": experts[k].deployment_id,
+                         "institution_id": people.institution_id, "work_date": today - timedelta(days=1 + (i // 2) % 110),
                          "activity_type": kind, "fields": fields, "duration_minutes": minutes, "status": "submitted",
                          "version": 2, "content_hash": "0" * 64, "submitted_at": now})
         if rows:
             await s.execute(insert(Entry), rows)
         await s.commit()
-    return supervisor.username, [r["id"] for r in rows]
+    return people.supervisor, [r["id"] for r in rows]
 
 
 async def approve_all(client: Any, username: str, ids: list[uuid.UUID], *, set_based: bool) -> float:
-    login = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD,
+    login = await client.post("/api/v1/auth/login", json={"username": username, "password": CHAOS_PASSWORD,
                                                            "device_id": f"bench-{username}"[:60]})
     assert login.status_code == 200, login.text
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -117,23 +97,19 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="timed requests per path, each on fresh data")
     args = parser.parse_args()
 
-    settings = load_settings()
-    keep: list[Any] = []
-    url = database_url(settings, keep=keep)
-    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+    settings, url, _keep = await bench_database()
     engine = make_engine(url, pool_size=2)
     sessions = make_sessionmaker(engine)
-    password_hash = hash_password(PASSWORD)
     timings: dict[bool, list[float]] = {False: [], True: []}
     app = create_app(settings, url)
-    async with AsyncTestClient(app=app, base_url="http://bench.local") as client:
+    async with in_process_client(app) as client:
         for set_based in (False, True):  # warm-up: connections, prepared statements, code paths
-            user, ids = await make_hospital(sessions, 10, password_hash)
+            user, ids = await make_hospital(url, sessions, 10)
             await approve_all(client, user, ids, set_based=set_based)
         for round_no in range(args.rounds):
             order = (False, True) if round_no % 2 == 0 else (True, False)
             for set_based in order:
-                user, ids = await make_hospital(sessions, args.entries, password_hash)
+                user, ids = await make_hospital(url, sessions, args.entries)
                 took = await approve_all(client, user, ids, set_based=set_based)
                 timings[set_based].append(took)
                 print(f"round {round_no + 1}: {'set-based ' if set_based else 'one by one'} "

@@ -29,18 +29,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import asyncpg  # noqa: E402
-import httpx  # noqa: E402
+from benchlib import bench_database, in_process_client  # noqa: E402
 from sqlalchemy import text as sa_text  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.cli import database_url  # noqa: E402
 from backend.db.engine import (  # noqa: E402
     make_engine,
     make_sessionmaker,
     plain_url,  # noqa: E402
 )
-from backend.db.migrate import upgrade  # noqa: E402
-from backend.settings import load_settings  # noqa: E402
 from backend.stats import expert as expert_module  # noqa: E402
 from backend.stats import hospital as hospital_module  # noqa: E402
 from backend.stats.recompute import RECOMPUTE_METRICS, RECOMPUTE_TRAINEES  # noqa: E402
@@ -95,10 +92,7 @@ async def main() -> int:
     parser.add_argument("--raw-requests", type=int, default=40, help="timed raw computations per figure")
     args = parser.parse_args()
 
-    settings = load_settings()
-    keep: list[Any] = []
-    url = database_url(settings, keep=keep)
-    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+    settings, url, _keep = await bench_database()
     conn = await asyncpg.connect(plain_url(url))
     if not await conn.fetchval("SELECT count(*) FROM users WHERE username LIKE 'syn%admin'"):
         print(f"seeding {args.experts} experts x {args.years} years ...", flush=True)
@@ -157,8 +151,7 @@ async def main() -> int:
 
     app = create_app(settings, url)
     rows: list[tuple[str, list[float], list[float], list[float]]] = []
-    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                 base_url="http://bench.local") as client:
+    async with in_process_client(app) as client:
         login = await client.post("/api/v1/auth/login", json={"username": admin, "password": SYNTHETIC_PASSWORD,
                                                                "device_id": "bench-device-01"})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
