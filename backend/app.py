@@ -25,11 +25,12 @@ def route_handlers() -> list[Any]:
     """Every router of the service; phone-facing modules are imported here and nowhere else in the core."""
     from backend import health
     from backend.api.routes import ROUTES as BACKOFFICE
+    from mobile_api.app import ROUTER as PHONE_APP
     from mobile_api.auth import AuthController
     from mobile_api.routes import ROUTES as MOBILE
     from sync.routes import ROUTES as SYNC
 
-    return [health.health, health.ready, AuthController, *BACKOFFICE, *MOBILE, *SYNC]
+    return [health.health, health.ready, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 
 
 def create_app(settings: Settings, database_url: str, *, debug: bool = False) -> Litestar:
