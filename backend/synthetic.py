@@ -8,24 +8,20 @@ entries in Python.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 
-from backend.cli import command, database_url
 from backend.db.engine import plain_url
-from backend.settings import Settings
 from backend.stats.coverage import add_months
 from backend.stats.recompute import build_statements
-from backend.worklog.rules import local_today
 
 SYNTHETIC_PASSWORD = "synthetic-pass-42"  # noqa: S105 - the published password of throwaway synthetic accounts
 _POSTS = ["clinical_expert"] * 10 + ["department_head"] * 3 + ["nursing_expert"] * 2 + [
@@ -257,27 +253,3 @@ async def _copy_people(conn: asyncpg.Connection, plan: dict[str, list[tuple[Any,
         "actual_end", "status"])
     await conn.copy_records_to_table("trainees", records=[t[:4] for t in plan["trainees"]],
                                      columns=["id", "institution_id", "name", "created_by"])
-
-
-def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--experts", type=int, default=200, help="number of experts (default 200)")
-    p.add_argument("--years", type=int, default=3, help="years of history ending today (default 3)")
-    p.add_argument("--seed", type=int, default=1, help="random seed for repeatable data")
-
-
-@command("seed-synthetic", "insert realistic synthetic data at scale (experts, stays, entries, roll-ups)", _configure)
-def cmd_seed_synthetic(settings: Settings, args: Any) -> int:
-    from backend.db.migrate import upgrade
-
-    if args.experts < 1 or not 1 <= args.years <= 20:
-        print("fieldlog: --experts must be at least 1 and --years between 1 and 20")
-        return 2
-    keep: list[Any] = []
-    url = database_url(settings, keep=keep)
-    upgrade(url)
-    print(f"seeding {args.experts} experts over {args.years} years (password for all: {SYNTHETIC_PASSWORD})")
-    timings = asyncio.run(seed_synthetic(url, experts=args.experts, years=args.years,
-                                         today=local_today(settings.timezone, datetime.now(UTC)),
-                                         seed=args.seed))
-    print(f"done in {timings['total_s']:.1f} s")
-    return 0

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from backend.audit.verify import VerifyReport, parse_anchor, verify_trail
-from backend.cli import command, database_url
+from backend.cli.core import command, database_url
 from backend.settings import Settings
 
 

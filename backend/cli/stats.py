@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from backend.cli import command, database_url
+from backend.cli.core import command, database_url
 from backend.settings import Settings
 from backend.stats.recompute import CheckResult, check, rebuild
 

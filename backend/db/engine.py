@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from backend.settings import Settings
+
 log = logging.getLogger("fieldlog.db")
 
 
@@ -37,6 +39,19 @@ def start_embedded(data_dir: Path) -> Any:
     server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
     log.info("embedded PostgreSQL running in %s", pg_dir)
     return server
+
+
+def database_url(settings: Settings, *, keep: list[Any] | None = None) -> str:
+    """The configured DATABASE_URL, or the embedded PostgreSQL in the data folder (started on demand).
+
+    Keep `keep` alive as long as the database is used: it receives the embedded server's handle.
+    """
+    if settings.database_url:
+        return settings.database_url
+    server = start_embedded(settings.data_dir)
+    if keep is not None:
+        keep.append(server)
+    return str(server.get_uri())
 
 
 def _forget_dead_handles(pg_dir: Path) -> None:

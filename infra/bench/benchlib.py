@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from backend.cli import database_url
+from backend.db.engine import database_url
 from backend.db.migrate import upgrade
 from backend.settings import Settings, load_settings
 

@@ -45,8 +45,7 @@ async def purge_answers(session: AsyncSession, tombstone_days: int, *, now: date
 
 
 def main() -> int:
-    from backend.cli import database_url
-    from backend.db.engine import make_engine, make_sessionmaker
+    from backend.db.engine import database_url, make_engine, make_sessionmaker
     from backend.settings import load_settings
 
     settings = load_settings()

@@ -37,7 +37,7 @@ def test_the_committed_api_reference_is_generated_from_the_current_schema(tmp_pa
     import json
     from pathlib import Path
 
-    from backend.cli import main
+    from backend.cli.main import main
 
     out, raw = tmp_path / "api.md", tmp_path / "openapi.json"
     assert main(["api-docs", "--out", str(out), "--json", str(raw)]) == 0

@@ -30,7 +30,7 @@ def _start(data_dir: Path) -> subprocess.Popen[bytes]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     env.update(FIELDLOG_DATA_DIR=str(data_dir), FIELDLOG_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--no-demo"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli.main", "serve", "--no-demo"], env=env,
                             stdout=subprocess.DEVNULL, stderr=(data_dir / "serve.log").open("ab"))
     for _ in range(240):
         try:

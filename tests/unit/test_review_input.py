@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backend.audit.chain import GENESIS_HASH, ChainProblem, Checkpoint
-from backend.audit.cli import format_report
+from backend.cli.audit import format_report
 from backend.audit.verify import VerifyReport, parse_anchor
 from backend.audit.writer import origin_of
 from backend.auth.principal import Principal
