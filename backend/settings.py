@@ -53,8 +53,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     db_pool_size: int = 10
+    db_pool_timeout: int = 10
+    metrics_token: str | None = None
     max_inflight_requests: int = 256
     service_rules: ServiceRules = msgspec.field(default_factory=ServiceRules)
+    # PEM private key and certificate (chain) that sign issued PDFs; None: a self-signed pair in data_dir.
+    signing_key_path: Path | None = None
+    signing_cert_path: Path | None = None
 
     @property
     def record_key(self) -> bytes:
@@ -104,6 +109,39 @@ def _jwt_keys(env: Mapping[str, str], data_dir: Path) -> tuple[dict[str, str], s
     return keys, first
 
 
+def _signing_files(env: Mapping[str, str]) -> tuple[Path | None, Path | None]:
+    """FIELDLOG_SIGNING_KEY and FIELDLOG_SIGNING_CERT: both or neither, readable PEM files, a matching pair."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key_raw, cert_raw = env.get("FIELDLOG_SIGNING_KEY") or None, env.get("FIELDLOG_SIGNING_CERT") or None
+    if key_raw is None and cert_raw is None:
+        return None, None
+    if key_raw is None or cert_raw is None:
+        raise SettingsError("FIELDLOG_SIGNING_KEY and FIELDLOG_SIGNING_CERT must be set together (PEM file paths)")
+    key_path, cert_path = Path(key_raw), Path(cert_raw)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SettingsError(f"FIELDLOG_SIGNING_KEY {key_raw!r} is not a readable unencrypted PEM key: {exc}") from None
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"FIELDLOG_SIGNING_CERT {cert_raw!r} is not a readable PEM certificate: {exc}") from None
+    public = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*public) != cert.public_key().public_bytes(*public):
+        raise SettingsError("FIELDLOG_SIGNING_CERT does not belong to FIELDLOG_SIGNING_KEY (the first certificate "
+                            "in the file must be the signer's)")
+    return key_path, cert_path
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("FIELDLOG_METRICS_TOKEN") or None
+    if token is not None and len(token) < 16:
+        raise SettingsError("FIELDLOG_METRICS_TOKEN must be at least 16 characters (or unset: /metrics answers 404)")
+    return token
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate settings; raise SettingsError naming the variable at fault."""
     env = os.environ if env is None else env
@@ -132,6 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     types = tuple(t.strip() for t in env.get("FIELDLOG_ATTACHMENT_TYPES", "").split(",") if t.strip())
+    signing_key_path, signing_cert_path = _signing_files(env)
     return Settings(
         database_url=db_url,
         data_dir=data_dir,
@@ -168,6 +207,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.get("FIELDLOG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         log_level=level,
         db_pool_size=_int(env, "FIELDLOG_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+        db_pool_timeout=_int(env, "FIELDLOG_DB_POOL_TIMEOUT", 10, minimum=1, maximum=300),
+        metrics_token=_metrics_token(env),
         max_inflight_requests=_int(env, "FIELDLOG_MAX_INFLIGHT", 256, minimum=1),
         service_rules=service_rules,
+        signing_key_path=signing_key_path,
+        signing_cert_path=signing_cert_path,
     )

@@ -1,0 +1,1 @@
+"""Building blocks of every PDF fieldlog issues: the embedded CJK font, the page frame, the QR code, the signature."""
