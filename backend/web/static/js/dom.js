@@ -67,14 +67,19 @@ export function isoToday() {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
-/** A table from rows and column specs [{label, cell: row => node|string}] */
-export function table(columns, rows, {empty = '暂无数据 (none)', rowClass} = {}) {
+/**
+ * A table from rows and column specs [{label, cell: row => node|string}]. With cards: true it becomes one
+ * card per row at phone widths (app.css), each cell labelled by its column (data-label); cards: 'compact'
+ * flows the cells after the first (the card's title) side by side, for rows of small figures.
+ */
+export function table(columns, rows, {empty = '暂无数据 (none)', rowClass, cards = false} = {}) {
   if (!rows.length) return h('p', {class: 'muted'}, empty);
-  return h('div', {class: 'table-wrap'},
+  return h('div', {class: ['table-wrap', cards ? 'cards' : null, cards === 'compact' ? 'compact' : null]},
     h('table', {},
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', {}, c.label)))),
       h('tbody', {}, rows.map((row) => h('tr', {class: rowClass ? rowClass(row) : null},
-        columns.map((c) => h('td', {class: c.class || null}, c.cell(row))))))));
+        columns.map((c) => h('td', {class: c.class || null, 'data-label': typeof c.label === 'string' ? c.label : null},
+          c.cell(row))))))));
 }
 
 export function badge(text, kind = '') {

@@ -32,7 +32,7 @@ export async function expertsPage(view, ctx) {
       {label: '派驻 Deployments', cell: (x) => x.deployments.map((d) =>
         `${d.recipient_name} ${d.department}（${fmtDate(d.starts_on)}–${fmtDate(d.actual_end || d.planned_end)}）`).join('；') || '—'},
       {label: '状态', cell: (x) => x.is_active ? '在用' : badge('已停用', 'warn')},
-    ], page.items), pager(page, (offset) => { state.offset = offset; load(); }));
+    ], page.items, {cards: true}), pager(page, (offset) => { state.offset = offset; load(); }));
   }
   await load();
 }
@@ -68,7 +68,7 @@ export async function expertPage(view, ctx, expertId) {
       {label: '开始', cell: (d) => fmtDate(d.starts_on)},
       {label: '结束', cell: (d) => fmtDate(d.actual_end || d.planned_end)},
       {label: '状态', cell: (d) => d.status},
-    ], x.deployments) : null))
+    ], x.deployments, {cards: true}) : null))
     .catch((err) => mount(head, h('h1', {}, '专家 Expert'), problemBox(err)));
 
   async function loadStats() {
@@ -103,7 +103,7 @@ function serviceCard(svc) {
       {label: '月份', cell: (m) => `${m.year}-${String(m.month).padStart(2, '0')}`},
       {label: '在岗天数', cell: (m) => String(m.days)},
       {label: '计入天数', cell: (m) => String(m.counted_days)},
-    ], svc.by_month)) : null);
+    ], svc.by_month, {cards: 'compact'})) : null);
 }
 
 function figureRows(f) {
@@ -129,7 +129,7 @@ function renderStats(s) {
         {label: '分级', cell: (c) => choiceLabel('surgery', 'grade', c.grade)},
         {label: '角色', cell: (c) => choiceLabel('surgery', 'role', c.role)},
         {label: '台次', cell: (c) => String(c.count)},
-      ], t.surgeries_by_grade_role)] : null,
+      ], t.surgeries_by_grade_role, {cards: 'compact'})] : null,
       s.pending && s.pending.entries ? h('div', {class: 'alert info'},
         `另有 ${s.pending.entries} 条待审核（未计入以上数字）：`,
         Object.entries(s.pending.by_type || {}).map(([k, n]) => `${typeLabel(k)} ${n}`).join('、')) : null),
@@ -141,7 +141,7 @@ function renderStats(s) {
       {label: '学时', cell: (m) => String(m.figures.teaching_hours ?? 0)},
       {label: '新技术', cell: (m) => String(m.figures.new_techniques ?? 0)},
       {label: '各类条目', cell: (m) => Object.entries(m.figures.counts || {}).map(([k, n]) => `${typeLabel(k)} ${n}`).join('、') || '—'},
-    ], months)) : null,
+    ], months, {cards: 'compact'})) : null,
   ];
 }
 

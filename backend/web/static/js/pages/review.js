@@ -32,6 +32,8 @@ export async function reviewPage(view, ctx) {
   const commentError = h('div', {class: 'field-error'});
   const approveBtn = h('button', {type: 'button', class: 'primary', disabled: true, onclick: () => decide('approve')}, '批量通过 Approve');
   const returnBtn = h('button', {type: 'button', class: 'danger', disabled: true, onclick: () => decide('return')}, '退回修改 Return');
+  // On phones the bar is fixed at the bottom: this short line tells the outcome where the thumb is.
+  const barStatus = h('div', {class: 'bar-status', 'aria-live': 'polite'});
 
   function updateSelection() {
     countLabel.textContent = `已选 ${selected.size} 条`;
@@ -47,14 +49,15 @@ export async function reviewPage(view, ctx) {
     h('label', {}, '至 To ', h('input', {type: 'date', onchange: (e) => { filters.date_to = e.target.value; }})),
     h('button', {type: 'submit'}, '刷新 Refresh'));
 
-  mount(view,
+  const bar = h('div', {class: 'action-bar card'},
+    countLabel,
+    h('div', {class: 'comment-box'}, h('label', {for: 'review-comment', class: 'sr-only'}, '审核意见'), comment, commentError),
+    approveBtn, returnBtn, barStatus);
+  const page = h('div', {class: 'review-page'},
     h('h1', {}, '审核队列 Review queue'),
-    filterBar, summary,
-    h('div', {class: 'action-bar card'},
-      countLabel,
-      h('div', {class: 'comment-box'}, h('label', {for: 'review-comment', class: 'sr-only'}, '审核意见'), comment, commentError),
-      approveBtn, returnBtn),
-    resultsArea, listArea);
+    filterBar, summary, bar, resultsArea, listArea);
+  mount(view, page);
+  keepClearOfFixedBar(page, bar);
 
   async function load() {
     mount(listArea, loading());
@@ -96,14 +99,17 @@ export async function reviewPage(view, ctx) {
         updateSelection();
       }});
     groupBoxes.push([box, item]);
-    return h('tr', {class: item.overdue ? 'overdue' : null},
-      h('td', {}, box),
-      h('td', {}, fmtDate(item.work_date)),
-      h('td', {}, typeLabel(item.activity_type), item.revision_of ? badge('更正 revision', 'info') : null),
-      h('td', {class: 'summary-cell'}, summarize(item.activity_type, item.fields)),
-      h('td', {}, `${item.pending_days} 天`, item.overdue ? badge('超期', 'bad') : null),
-      h('td', {}, item.activity_type === 'surgery' ? correctionCell(item) : '—'),
-      h('td', {}, h('a', {href: `#/entries/${item.id}`}, '详情')));
+    // Class names and data-label let the phone layout turn each row into a card (app.css).
+    const surgery = item.activity_type === 'surgery';
+    return h('tr', {class: ['entry', item.overdue ? 'overdue' : null], 'data-entry-id': item.id},
+      h('td', {class: 'c-check'}, box),
+      h('td', {class: 'c-date'}, fmtDate(item.work_date)),
+      h('td', {class: 'c-type'}, typeLabel(item.activity_type), item.revision_of ? badge('更正 revision', 'info') : null),
+      h('td', {class: 'summary-cell c-summary'}, summarize(item.activity_type, item.fields)),
+      h('td', {class: 'c-pending', 'data-label': '待审'}, `${item.pending_days} 天`, item.overdue ? badge('超期', 'bad') : null),
+      h('td', {class: ['c-correction', surgery ? null : 'c-none'], 'data-label': '手术纠正 correction'},
+        surgery ? correctionCell(item) : '—'),
+      h('td', {class: 'c-link'}, h('a', {href: `#/entries/${item.id}`}, '详情')));
   }
 
   function correctionCell(item) {
@@ -144,8 +150,8 @@ export async function reviewPage(view, ctx) {
           h('span', {class: 'chips'}, Object.entries(g.counts).map(([k, n]) => badge(`${typeLabel(k)} ${n}`))),
           g.overdue ? badge(`${g.overdue} 条超期 overdue`, 'bad') : null,
           g.expert_sync_overdue ? badge(g.expert_last_sync_at ? `手机久未同步（${fmtDateTime(g.expert_last_sync_at)}）` : '手机从未同步', 'warn') : null),
-        h('div', {class: 'table-wrap'}, h('table', {},
-          h('thead', {}, h('tr', {}, h('th', {}, all), h('th', {}, '日期'), h('th', {}, '类型'), h('th', {}, '内容'),
+        h('div', {class: 'table-wrap'}, h('table', {class: 'queue-table'},
+          h('thead', {}, h('tr', {}, h('th', {class: 'c-check', 'data-label': '全选本组 select all'}, all), h('th', {}, '日期'), h('th', {}, '类型'), h('th', {}, '内容'),
             h('th', {}, '待审'), h('th', {}, '手术纠正 correction'), h('th', {}, ''))),
           h('tbody', {}, rows))));
     }));
@@ -166,15 +172,18 @@ export async function reviewPage(view, ctx) {
       return d;
     });
     approveBtn.disabled = returnBtn.disabled = true;
+    clear(barStatus);
     mount(resultsArea, loading());
     try {
       const answer = await api.post('/api/v1/review/decisions', {decisions});
       renderResults(answer, action);
+      barStatus.textContent = `${action === 'approve' ? '通过' : '退回'}：${answer.applied} / ${answer.results.length} 条已处理`;
       const done = new Set(answer.results.filter((r) => r.outcome === 'applied').map((r) => r.entry_id));
       for (const id of done) { selected.delete(id); corrections.delete(id); }
       if (done.size) comment.value = '';
     } catch (err) {
       mount(resultsArea, problemBox(err));
+      barStatus.textContent = '操作失败，详见页面上方 Failed: see the top of the page';
     }
     await load();
   }
@@ -196,4 +205,13 @@ export async function reviewPage(view, ctx) {
   }
 
   await load();
+}
+
+/** While the bar is fixed to the bottom (phone widths), pad the page by its height so no card hides under it. */
+function keepClearOfFixedBar(page, bar) {
+  const fit = () => {
+    page.style.paddingBottom = getComputedStyle(bar).position === 'fixed' ? `${bar.offsetHeight + 12}px` : '';
+  };
+  new ResizeObserver(fit).observe(bar);
+  fit();
 }
