@@ -15,7 +15,7 @@ from backend.models.core import (
 )
 from backend.models.export import ExportFile, ExportJob
 from backend.models.notify import NotifyChannel, NotifyDelivery, NotifyPreference, NotifyRuleSetting  # noqa: F401
-from backend.models.reports import Appraisal, MonthlySummary
+from backend.models.reports import Appraisal, IssuedReport, MonthlySummary
 from backend.models.stats import StatRollup
 from backend.models.sync import SyncFeed, SyncHorizon, SyncMutation
 from backend.models.worklog import Attachment, Entry, EntryAttachment, EntryVersion, Trainee

@@ -10,7 +10,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, enum_check, now_column, uuid_pk
@@ -75,3 +86,33 @@ class Appraisal(Base):
     countersigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = now_column()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+ISSUED_KINDS = ("monthly_summary", "annual_report", "appraisal")
+ISSUED_FORMATS = ("pdf", "xlsx")
+
+
+class IssuedReport(Base):
+    """A report document handed out: its verification code, what it states and the SHA-256 of its bytes.
+
+    Only the hash is kept (a report is re-issued from its source on each download, with a new code); the
+    public verification page shows the statement and checks an uploaded file against the hash.
+    """
+
+    __tablename__ = "issued_reports"
+    __table_args__ = (
+        enum_check("kind", ISSUED_KINDS),
+        enum_check("format", ISSUED_FORMATS),
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+    )
+
+    verification_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    format: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    issued_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = now_column()
