@@ -4,8 +4,9 @@
 * no mutation answered `applied`/`duplicate` lacks its row (the entry version it names exists);
 * no record exists twice (each create's unique note token appears on at most one entry), and the server holds
   no entry or mutation for a device that the device never made;
-* every phone's local entries equal the server's live entries of that expert: same ids, versions, status,
-  note and fields.
+* every phone's local entries equal the server's live entries of that expert: same ids, and for each the same
+  version, status, note, fields, work date, activity type and deployment; no entry on the phone is marked
+  deleted or still pending once its outbox is empty. Each difference is named entry by entry, field by field.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ChaosResult:
     applied_without_row: int = 0
     answer_mismatch: int = 0
     local_mismatch: int = 0
+    differing_entries: int = 0
     unsettled_phones: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -53,11 +55,12 @@ class ChaosResult:
                                     ("applied", "duplicate", "conflict", "locked", "rejected")),
             f"lost {self.lost} | duplicated {self.duplicated} | phantom {self.phantom} | "
             f"applied-without-row {self.applied_without_row} | answer mismatches {self.answer_mismatch} | "
-            f"phones differing from server {self.local_mismatch} | unsettled phones {self.unsettled_phones}",
+            f"phones differing from server {self.local_mismatch} ({self.differing_entries} entries) | "
+            f"unsettled phones {self.unsettled_phones}",
             "faults and events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.stats.items())),
             "RESULT: " + ("OK" if self.ok else "FAILED"),
         ]
-        lines += [f"  e.g. {e}" for e in self.examples[:10]]
+        lines += [f"  e.g. {e}" for e in self.examples[:12]]
         return "\n".join(lines)
 
 
@@ -76,7 +79,8 @@ async def check_run(database_url: str, phones: list[Any], stats: Counter[str], *
         version_rows = await conn.fetch("SELECT v.entry_id, v.version FROM entry_versions v JOIN entries e "
                                         "ON e.id = v.entry_id WHERE e.expert_id = ANY($1::uuid[])", users)
         entry_rows = await conn.fetch("SELECT id, expert_id, version, status, deleted_at IS NOT NULL AS deleted, note, "
-                                      "fields::text AS fields FROM entries WHERE expert_id = ANY($1::uuid[])", users)
+                                      "fields::text AS fields, work_date, activity_type, deployment_id "
+                                      "FROM entries WHERE expert_id = ANY($1::uuid[])", users)
     finally:
         await conn.close()
     answers: dict[str, dict[int, str]] = {}
@@ -125,27 +129,67 @@ def _check_phone(result: ChaosResult, phone: Any, stored: dict[int, str], versio
     _compare_store(result, phone, entries)
 
 
+COMPARED = ("version", "status", "note", "fields", "work_date", "activity_type", "deployment_id")
+SETTLED_STATES = ("synced", "conflict", "locked", "rejected")
+
+
+def server_view(e: Any) -> dict[str, Any]:
+    """The compared fields of a server entry row, in the phone's JSON spelling."""
+    return {"version": e["version"], "status": e["status"], "note": e["note"], "fields": json.loads(e["fields"]),
+            "work_date": e["work_date"].isoformat(), "activity_type": e["activity_type"],
+            "deployment_id": str(e["deployment_id"])}
+
+
+def phone_view(r: Any) -> dict[str, Any]:
+    """The same fields of what the phone shows (its `data`, not its last server copy)."""
+    return {k: r.data.get(k) for k in COMPARED}
+
+
+def entry_differences(server: dict[str, Any], local: dict[str, Any], deleted: set[str]) -> dict[str, str]:
+    """Entry id -> what differs, for every entry that is not the same on the phone and on the server.
+
+    `server`: the expert's live entries by id; `local`: the phone's entry records by id (refused creates, which
+    never reached the server, left out); `deleted`: ids the server holds as tombstones.
+    """
+    out: dict[str, str] = {}
+    for rid in sorted(set(server) | set(local)):
+        e, r = server.get(rid), local.get(rid)
+        if r is None:
+            out[rid] = f"on the server {_brief(server_view(e))}, missing on the phone"
+            continue
+        where = "deleted on the server" if rid in deleted else "unknown to the server"
+        if e is None:
+            out[rid] = (f"on the phone (state {r.state}, deleted flag {bool(r.data.get('deleted'))}, "
+                        f"{_brief(phone_view(r))}), {where}")
+            continue
+        problems = [f"{k}: server {_canon(v)} phone {_canon(phone_view(r)[k])}"
+                    for k, v in server_view(e).items() if _canon(v) != _canon(phone_view(r)[k])]
+        if r.data.get("deleted"):
+            problems.append("the phone marks it deleted, the server has it live")
+        if r.state not in SETTLED_STATES:
+            problems.append(f"state {r.state} with an empty outbox")
+        if problems:
+            out[rid] = "; ".join(problems)
+    return out
+
+
+def _brief(view: dict[str, Any]) -> str:
+    return f"v{view['version']} {view['status']} note {view['note']!r}"
+
+
 def _compare_store(result: ChaosResult, phone: Any, entries: list[Any]) -> None:
     server = {str(e["id"]): e for e in entries if not e["deleted"]}
+    deleted = {str(e["id"]) for e in entries if e["deleted"]}
     # A refused create never reached the server (no server version): it stays on the phone for the user to fix.
     # A refused update of an entry the server has leaves the server's copy on the phone, marked `rejected`.
     local = {r.id: r for r in phone.client.store.records("entry")
              if not (r.state == "rejected" and r.server_version is None)}
-    def server_view(e: Any) -> tuple[Any, ...]:
-        return e["version"], e["status"], e["note"], _canon(json.loads(e["fields"]))
-
-    def phone_view(r: Any) -> tuple[Any, ...]:
-        return r.data.get("version"), r.data.get("status"), r.data.get("note"), _canon(r.data.get("fields"))
-
-    differing = set(server) ^ set(local)
-    differing |= {rid for rid in set(server) & set(local) if server_view(server[rid]) != phone_view(local[rid])}
+    differing = entry_differences(server, local, deleted)
     if differing:
         result.local_mismatch += 1
-        rid = sorted(differing)[0]
-        result.examples.append(
-            f"phone {phone.index} differs on {len(differing)} entries, e.g. {rid}: "
-            f"server {server_view(server[rid]) if rid in server else None}, "
-            f"phone {(phone_view(local[rid]), local[rid].state) if rid in local else None}")
+        result.differing_entries += len(differing)
+        for rid, what in list(differing.items())[:3]:
+            result.examples.append(f"phone {phone.index} ({len(differing)} entries differ) entry {rid}: {what}")
 
 
 def fresh_embedded_database(data_dir: Path, keep: list[Any], name: str = "fieldlog_chaos") -> str:

@@ -1,7 +1,8 @@
 """Pulling: pages from the saved cursor until `has_more` is false, tombstones, and the reset answer.
 
 Each page and the cursor after it are saved in one local transaction, so a pull cut off by a lost signal
-resumes at the next page; a first sync of thousands of records finishes in steps. A reset answer (cursor
+resumes at the next page; a first sync of thousands of records finishes in steps. A pull without a cursor
+(the first sync) starts by forgetting what earlier push answers told the phone, since it sends no tombstones. A reset answer (cursor
 unknown, corrupt or older than the server's tombstone window) is handled by pushing first, because the
 outbox holds the only copy of unsynced work, and then rebuilding every server-derived record from scratch.
 """
@@ -33,6 +34,11 @@ async def pull_all(client: SyncClient) -> int:
         params = {"limit": str(client.pull_limit)}
         if cursor := store.get_meta("cursor"):
             params["cursor"] = cursor
+        else:
+            # A first sync is a snapshot of what the server has now, without tombstones: records this phone
+            # got from push answers before it (a create confirmed, then deleted elsewhere) must not outlive it.
+            with store.tx() as conn:
+                store.wipe_server_data(conn)
         page = await client._call("GET", "/api/v1/sync/pull", params=params, request_id=uuid.uuid4().hex)
         if page.get("reset"):
             resets += 1

@@ -10,6 +10,10 @@ it encodes are the ones that make sync safe:
   must carry exactly the same mutations, or exactly-once means nothing.
 * The cursor is saved in the same transaction as the page of changes it follows, so an interrupted pull
   resumes where it stopped and never skips or re-applies half a page.
+* A deletion the server acknowledged is final: the record is dropped at once, whatever else of it is still
+  queued, and no later answer (a replayed create, a conflict's server copy) or pull page brings it back.
+  Answers do not arrive in the order the mutations were made: a batch sent ahead of an unanswered one (a
+  lost reply, a racing request) gets its answers first.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     result TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (acked, seq);
+CREATE INDEX IF NOT EXISTS outbox_record ON outbox (record_id, acked);
 CREATE TABLE IF NOT EXISTS issues (  -- answers the user must see: conflicts, locks, rejections
     seq INTEGER PRIMARY KEY,
     record_id TEXT NOT NULL,
@@ -179,6 +184,9 @@ class ClientStore:
         losing changes it has not yet pushed; the server decides later how those changes merge. Replaying
         is safe because every local operation is idempotent (a merge of keys, a flag, a status).
         """
+        if self.deleted_on_server(record_id):
+            self.drop_record(conn, "entry", record_id)
+            return
         rec = self.record("entry", record_id)
         base: dict[str, Any] | None = None
         if not gone:
@@ -201,11 +209,16 @@ class ClientStore:
                                           base if server_copy is not None else (rec.server_data if rec else None)))
 
     def confirm(self, conn: sqlite3.Connection, item: OutboxItem, version: int | None) -> None:
-        """An applied mutation: predict the server's copy (the next pull brings the real one)."""
-        rec = self.record("entry", item.record_id)
-        if item.kind == "delete" and not self.pending_for(item.record_id):
+        """An applied mutation: predict the server's copy (the next pull brings the real one).
+
+        An applied delete drops the record even while older mutations of it are unanswered (their answers
+        come later, from the server's stored results, and change nothing): the server holds a tombstone, and a
+        phone whose first sync has not finished never receives it.
+        """
+        if item.kind == "delete" or self.deleted_on_server(item.record_id):
             self.drop_record(conn, "entry", item.record_id)
             return
+        rec = self.record("entry", item.record_id)
         if rec is None:
             return
         predicted: dict[str, Any] | None = None
@@ -246,6 +259,11 @@ class ClientStore:
         rows = self.db.execute("SELECT seq, kind, record_id, base_version, data, queued_at FROM outbox "
                                "WHERE acked = 0 AND record_id = ? ORDER BY seq", (record_id,)).fetchall()
         return [OutboxItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    def deleted_on_server(self, record_id: str) -> bool:
+        """Whether the server acknowledged a deletion of this record (then nothing may bring it back)."""
+        return self.db.execute("SELECT 1 FROM outbox WHERE record_id = ? AND acked = 1 AND kind = 'delete' "
+                               "AND outcome IN ('applied', 'duplicate') LIMIT 1", (record_id,)).fetchone() is not None
 
     def pending_stats(self) -> tuple[int, str | None]:
         count, oldest = self.db.execute("SELECT count(*), min(queued_at) FROM outbox WHERE acked = 0").fetchone()
@@ -288,6 +306,12 @@ class ClientStore:
                  "server_copy": json.loads(r[5]) if r[5] else None} for r in rows]
 
     def wipe_server_data(self, conn: sqlite3.Connection) -> None:
-        """Forget everything the server told us, keeping records that still have unanswered local changes."""
-        conn.execute("DELETE FROM records WHERE id NOT IN (SELECT record_id FROM outbox WHERE acked = 0)")
+        """Forget everything the server told us before a pull from scratch.
+
+        Kept: records with unanswered local changes, and refused creates (what the user typed, which the server
+        never stored as an entry). Everything else comes back from the pull if, and only if, the server still
+        has it: a first sync sends no tombstones, so a record left here would stay forever.
+        """
+        conn.execute("DELETE FROM records WHERE id NOT IN (SELECT record_id FROM outbox WHERE acked = 0) "
+                     "AND NOT (kind = 'entry' AND state = 'rejected' AND server_version IS NULL)")
         self.set_meta("cursor", None, conn)
