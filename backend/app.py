@@ -16,6 +16,7 @@ from backend.http.deps import provide_claims, provide_db, provide_principal, pro
 from backend.http.middleware import InflightLimiter, gzip_requests, request_context
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
+from backend.metrics.http import metrics_middleware
 from backend.runtime import Runtime
 from backend.settings import Settings
 from backend.storage import start_storage, stop_storage
@@ -25,12 +26,13 @@ def route_handlers() -> list[Any]:
     """Every router of the service; phone-facing modules are imported here and nowhere else in the core."""
     from backend import health
     from backend.api.routes import ROUTES as BACKOFFICE
+    from backend.metrics.http import metrics
     from mobile_api.app import ROUTER as PHONE_APP
     from mobile_api.auth import AuthController
     from mobile_api.routes import ROUTES as MOBILE
     from sync.routes import ROUTES as SYNC
 
-    return [health.health, health.ready, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
+    return [health.health, health.ready, metrics, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 
 
 def create_app(settings: Settings, database_url: str, *, debug: bool = False) -> Litestar:
@@ -65,6 +67,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=validate_body_strictly,
         middleware=[
+            metrics_middleware,
             request_context,
             InflightLimiter(settings.max_inflight_requests),
             gzip_requests(settings.sync_max_body_bytes, settings.sync_max_expanded_bytes),

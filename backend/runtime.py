@@ -24,7 +24,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, database_url: str) -> Runtime:
-        engine = make_engine(database_url, pool_size=settings.db_pool_size)
+        engine = make_engine(database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout)
         signer = TokenSigner(
             settings.jwt_keys,
             settings.jwt_active_kid,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, TooManyRequests, Unauthorized
+from backend.metrics.series import LOGIN_THROTTLED
 from backend.models import Device, LoginAttempt, RefreshToken, User
 from backend.security.passwords import verify_password
 from backend.security.tokens import AccessClaims, TokenSigner, hash_refresh_token, new_refresh_token
@@ -43,6 +44,7 @@ async def _throttle(session: AsyncSession, settings: Settings, username: str, ad
             )
         ).one()
         if count >= limit:
+            LOGIN_THROTTLED.labels("account" if column is LoginAttempt.username else "address").inc()
             retry = int((oldest - since).total_seconds()) + 1
             raise TooManyRequests(
                 "Too many failed sign-ins; wait before trying again",

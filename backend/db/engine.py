@@ -72,12 +72,16 @@ def _forget_dead_handles(pg_dir: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An engine whose connections run in UTC with a bounded pool."""
+def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0, echo: bool = False) -> AsyncEngine:
+    """An engine whose connections run in UTC with a bounded pool (a request waits at most `pool_timeout` s)."""
+    from backend.metrics.pool import MeteredPool
+
     return create_async_engine(
         asyncpg_url(url),
+        poolclass=MeteredPool,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         echo=echo,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "fieldlog"}},

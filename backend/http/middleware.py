@@ -98,7 +98,7 @@ class InflightLimiter:
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or scope.get("path") in ("/health", "/ready"):
+            if scope["type"] != "http" or scope.get("path") in ("/health", "/ready", "/metrics"):
                 await app(scope, receive, send)
                 return
             if self.inflight >= self.limit:

@@ -117,6 +117,18 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from backend.health import RETRY_AFTER_SECONDS, count_unavailable, database_unavailable
+
+    reason = database_unavailable(exc)
+    if reason is not None:  # the database restarting or the pool exhausted: the client retries, nothing to debug
+        count_unavailable(reason)
+        log.warning("database unavailable (%s) on %s %s request_id=%s", reason, request.method, request.url.path,
+                    request_id_of(request))
+        return problem_response(request, status=503, slug="service-unavailable",
+                                title="Service temporarily unavailable",
+                                detail="The database is not answering; retry after the indicated delay",
+                                extra={"reason": reason, "retry_after": RETRY_AFTER_SECONDS},
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     # The stack trace goes to the log with the request id, never to the client.
     log.exception("unhandled error on %s %s request_id=%s", request.method, request.url.path, request_id_of(request))
     return problem_response(

@@ -67,3 +67,5 @@ class SyncHorizon(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     min_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     purged_at: Mapped[datetime | None]
+    # Raised by a restore (backend/backup): a cursor carrying another epoch was issued by another database.
+    epoch: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.metrics.series import record_pull, record_reset
 from backend.models import Entry
 from backend.settings import Settings
 from backend.worklog.catalog import CATALOG_VERSION, catalog_etag
@@ -133,6 +134,7 @@ async def _window_page(session: AsyncSession, principal: Principal, cursor: Curs
 
 
 def _reset(request_id: str, reason: str, now: datetime) -> PullResponse:
+    record_reset(reason)
     return PullResponse(protocol=PROTOCOL, request_id=request_id, changes=[], cursor="", has_more=False, reset=True,
                         reset_reason=reason, catalog_version=CATALOG_VERSION, catalog_etag=catalog_etag(),
                         server_time=now)
@@ -154,6 +156,7 @@ async def pull(session: AsyncSession, principal: Principal, raw_cursor: str | No
             return _reset(request_id, reset.reason, now)
     else:
         cursor = Cursor(user=principal.user_id, target=current.snap, phase=FIRST_SYNC_PHASES[0])
+    first = cursor.prev is None
     changes: list[PullChange] = []
     etag = catalog_etag()
     if cursor.catalog != etag:
@@ -194,6 +197,7 @@ async def pull(session: AsyncSession, principal: Principal, raw_cursor: str | No
         changes += [c for _, c in keyed]
         cursor.prev, cursor.target, cursor.after = cursor.target, None, None
         break
+    record_pull("first_sync" if first else "incremental", len(changes))
     return PullResponse(protocol=PROTOCOL, request_id=request_id, changes=changes,
                         cursor=encode_cursor(cursor, secret), has_more=has_more, catalog_version=CATALOG_VERSION,
                         catalog_etag=etag, server_time=now)

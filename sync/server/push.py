@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, Forbidden, InvalidInput, PayloadTooLarge
+from backend.metrics.series import record_push
 from backend.settings import Settings
 from sync.protocol import PROTOCOL, Mutation, MutationResult, PushRequest, PushResponse
 from sync.server.answers import DeviceHealth, raw_connection, rejected, store_answers, stored_answers
@@ -93,13 +94,15 @@ async def push(session: AsyncSession, principal: Principal, req: PushRequest, se
     now = datetime.now(UTC)
     check_request(req, settings, now)
     try:
-        return await _push(session, principal, req, settings, now, disabled=disabled, set_based=True)
+        response = await _push(session, principal, req, settings, now, disabled=disabled, set_based=True)
     except BulkWriteFailed:
         # A set-based write hit something its checks did not foresee and aborted the transaction. Nothing of
         # this push stays; redo it with a savepoint per mutation, so only the mutation at fault is refused.
         log.warning("set-based push fell back to per-mutation writes", exc_info=True)
         await session.rollback()
-        return await _push(session, principal, req, settings, now, disabled=disabled, set_based=False)
+        response = await _push(session, principal, req, settings, now, disabled=disabled, set_based=False)
+    record_push(r.outcome for r in response.results)
+    return response
 
 
 async def _push(session: AsyncSession, principal: Principal, req: PushRequest, settings: Settings, now: datetime, *,

@@ -1,0 +1,48 @@
+"""A database pool that says how many connections are in use and how many requests wait for one.
+
+A request waits in exactly one place: the pool's queue, once every connection and all overflow room are
+taken. It waits at most `pool_timeout` seconds, then SQLAlchemy raises `TimeoutError`, which is answered
+503 with Retry-After (backend/health.py). The gauges are per process; a scrape in multiprocess mode sums them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util.queue import AsyncAdaptedQueue
+
+from backend.metrics.series import DB_POOL_IN_USE, DB_POOL_WAITING
+
+
+class _MeteredQueue(AsyncAdaptedQueue):  # type: ignore[type-arg]
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if not block:  # a free connection or overflow room: no wait
+            return super().get(block, timeout)
+        DB_POOL_WAITING.inc()
+        try:
+            return super().get(block, timeout)
+        finally:
+            DB_POOL_WAITING.dec()
+
+
+class MeteredPool(AsyncAdaptedQueuePool):
+    """AsyncAdaptedQueuePool keeping the in-use and waiting gauges current."""
+
+    _queue_class = _MeteredQueue  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Listeners travel with the dispatch to a recreated pool; add them once.
+        if not event.contains(self, "checkout", _checked_out):
+            event.listen(self, "checkout", _checked_out)
+            event.listen(self, "checkin", _checked_in)
+
+
+def _checked_out(*_: Any) -> None:
+    DB_POOL_IN_USE.inc()
+
+
+def _checked_in(*_: Any) -> None:
+    DB_POOL_IN_USE.dec()
