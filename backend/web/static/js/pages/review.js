@@ -40,7 +40,13 @@ export async function reviewPage(view, ctx) {
     approveBtn.disabled = returnBtn.disabled = selected.size === 0;
   }
 
-  const filterBar = h('form', {class: 'filters', onsubmit: (e) => { e.preventDefault(); load(); }},
+  // On phones the filters fold behind one button so the first cards show without scrolling (app.css).
+  const filterToggle = h('button', {type: 'button', class: 'filters-toggle', 'aria-expanded': 'false',
+    onclick: () => {
+      filterToggle.setAttribute('aria-expanded', String(filterBar.classList.toggle('open')));
+    }}, '筛选 Filter');
+  const filterBar = h('form', {class: 'filters review-filters', onsubmit: (e) => { e.preventDefault(); load(); }},
+    filterToggle,
     h('label', {}, '医院 Hospital ', h('select', {name: 'institution_id', onchange: (e) => { filters.institution_id = e.target.value; }},
       h('option', {value: ''}, '全部 All'), scopes.map((s) => h('option', {value: s.institution_id}, s.institution_name)))),
     h('label', {}, '类型 Type ', h('select', {name: 'activity_type', onchange: (e) => { filters.activity_type = e.target.value; }},
