@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from backend.stats.service_time import ServiceRules
 from backend.worklog.catalog import LONG_TEXT_MAX_LENGTH, get_type
 
 # Figures of docs/statistics.md §2, in the order the documents print them.
@@ -102,6 +103,17 @@ class EntryLine(msgspec.Struct, kw_only=True):
     approved_at: datetime | None
 
 
+class ServiceLine(msgspec.Struct, kw_only=True):
+    """Cumulative grassroots service toward the one-year rule as of a day, under the rules in force."""
+
+    as_of: date
+    counted_days: int
+    required_days: int
+    remaining_days: int
+    met_on: date | None
+    rules: ServiceRules
+
+
 class Evidence(msgspec.Struct, kw_only=True):
     """Everything one evidence document states."""
 
@@ -118,6 +130,8 @@ class Evidence(msgspec.Struct, kw_only=True):
     issued_at: datetime
     verification_code: str
     verify_url: str
+    # None only for documents built without it (unit tests of the layout).
+    service: ServiceLine | None = None
 
 
 def months_between(date_from: date, date_to: date) -> list[str]:

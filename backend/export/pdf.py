@@ -1,25 +1,21 @@
-"""The PDF evidence document (派驻工作量证明), A4, in Chinese, with the verification code on every page.
+"""The PDF evidence document (派驻工作量证明) a promotion committee reads: A4, in Chinese, in the embedded
+CJK font, signed by the issuing institution, with the verification code and its QR code on every page.
 
-Uses reportlab's built-in CID font STSong-Light: the PDF viewer supplies the glyphs, so no font file ships
-with the service and the text stays extractable (a committee member can search and copy it).
+Sections: 一 the expert; 二 where and when (deployments); 三 service toward the one-year rule with the
+counting rules in force; 四 totals and totals by activity, surgeries by grade × role; 五 month by month;
+六 every counted entry with its approver and approval time.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer
 
+from backend.documents import signing
+from backend.documents.layout import TEXT_WIDTH, PageFrame, build_pdf, para, table
 from backend.export.codes import display
 from backend.export.content import Evidence
 from backend.export.tables import (
@@ -30,32 +26,15 @@ from backend.export.tables import (
     header_rows,
     local_time,
     month_rows,
+    service_rows,
     summary_rows,
     surgery_matrix,
 )
+from backend.settings import Settings
 
-FONT = "STSong-Light"
-_MARGIN = 15 * mm
+TITLE = "派驻工作量证明"
 # Columns of the detail that need line wrapping (content, recipient); the rest are short plain strings.
 _WRAPPED_ENTRY_COLUMNS = frozenset({2, 3})
-
-
-@functools.cache
-def _styles() -> dict[str, ParagraphStyle]:
-    # Registered on first use, not at import: adapters are built when needed, never as an import side effect.
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
-    return {
-        "base": base,
-        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=24, alignment=1, spaceAfter=6),
-        "h2": ParagraphStyle(
-            "h2", parent=base, fontSize=11.5, leading=16, spaceBefore=8, spaceAfter=4, keepWithNext=1
-        ),
-        "h3": ParagraphStyle(
-            "h3", parent=base, fontSize=9, leading=13, spaceBefore=4, spaceAfter=2, keepWithNext=1
-        ),
-    }
 
 
 def _month_widths(width: float) -> list[float]:
@@ -63,116 +42,81 @@ def _month_widths(width: float) -> list[float]:
     return [width * 0.1] + [width * 0.9 / figures] * figures
 
 
-def _table(
-    rows: list[list[str]],
-    widths: list[float] | None = None,
-    *,
-    header: bool = True,
-    style: str = "base",
-    wrap: frozenset[int] | None = None,
-) -> Table:
-    """A gridded table; only the `wrap` columns (all by default) become Paragraphs, which are slow to lay out."""
-    cell = _styles()[style]
-    data = [
-        [Paragraph(escape(text), cell) if wrap is None or i in wrap else text for i, text in enumerate(row)]
-        for row in rows
-    ]
-    table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
-    commands: list[Any] = [
-        ("FONT", (0, 0), (-1, -1), FONT, cell.fontSize, cell.leading),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)))
-    table.setStyle(TableStyle(commands))
-    return table
-
-
-def _entry_tables(evidence: Evidence, tz: ZoneInfo, width: float) -> list[Any]:
+def _entry_tables(evidence: Evidence, tz: ZoneInfo, width: float) -> list[Flowable]:
     """The detail as one table per month: short tables lay out in linear time, one long one does not."""
     widths = [width * f for f in (0.1, 0.14, 0.36, 0.16, 0.09, 0.15)]
     by_month: dict[str, list[list[str]]] = {}
     for row in entry_rows(evidence, tz):
         by_month.setdefault(row[0][:7], []).append(row[:6])  # the record id is in the XLSX and CSV
-    out: list[Any] = []
+    out: list[Flowable] = []
     for month, rows in by_month.items():
-        out.append(Paragraph(escape(f"{month}(共 {len(rows)} 条)"), _styles()["h3"]))
-        out.append(_table([ENTRY_HEADER[:6], *rows], widths, style="cell", wrap=_WRAPPED_ENTRY_COLUMNS))
+        out.append(para(f"{month}(共 {len(rows)} 条)", "h3"))
+        out.append(table([ENTRY_HEADER[:6], *rows], widths, style="cell", wrap=_WRAPPED_ENTRY_COLUMNS))
     return out
 
 
-def _footer(evidence: Evidence) -> Any:
-    line = f"验证码 {display(evidence.verification_code)}  核验网址 {evidence.verify_url}"
+def story(evidence: Evidence, tz: ZoneInfo) -> list[Any]:
+    width = TEXT_WIDTH
+    pairs = [width * 0.3, width * 0.7]
+    out: list[Any] = [
+        para(TITLE, "title"),
+        para("一、基本信息", "h2"),
+        table(header_rows(evidence, tz), [width * 0.2, width * 0.8], header=False),
+        para("二、派驻情况", "h2"),
+        table(deployment_rows(evidence), [width * f for f in (0.3, 0.16, 0.14, 0.13, 0.15, 0.12)])
+        if evidence.deployments
+        else para("统计区间内无派驻记录。"),
+    ]
+    if evidence.service is not None:
+        out += [
+            para("三、基层服务时间(晋升一年服务要求)", "h2"),
+            table(service_rows(evidence), pairs, header=False),
+            para("服务天数为全部派驻期间累计,按经审核的考勤记录和上列规则计算,与统计区间无关。", "small"),
+        ]
+    out += [
+        para("四、工作量汇总(仅含已审核记录)", "h2"),
+        table([["项目", "数值"], *summary_rows(evidence)], [width * 0.5, width * 0.5]),
+        Spacer(1, 4 * mm),
+        para("手术台次(分级 × 本人角色)"),
+        table(surgery_matrix(evidence)),
+        para("五、逐月统计", "h2"),
+        table([MONTH_HEADER, *month_rows(evidence)], _month_widths(width), style="cell"),
+        para("六、已审核工作记录明细", "h2"),
+    ]
+    if evidence.entries:
+        out += _entry_tables(evidence, tz, width)
+    else:
+        out.append(para("统计区间内无已审核记录。"))
+    out += [
+        Spacer(1, 4 * mm),
+        para(f"另有待审核记录 {evidence.pending_count} 条,未计入以上数字。"),
+        para("以上数据均来自经受援医院审核通过的工作记录;审核人与审核时间见明细。"),
+        para(
+            f"本证明出具时间 {local_time(evidence.issued_at, tz)}。核验:扫描页脚二维码或访问 {evidence.verify_url},"
+            "可查看本证明所载内容,并可上传电子文件核对是否为出具的原件。"
+        ),
+        Spacer(1, 10 * mm),
+        para("派出医院(盖章):____________    经办人:__________    日期:__________"),
+    ]
+    return out
 
-    def draw(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 8)
-        canvas.drawString(_MARGIN, 8 * mm, line)
-        canvas.drawRightString(A4[0] - _MARGIN, 8 * mm, f"第 {doc.page} 页")
-        canvas.drawRightString(
-            A4[0] - _MARGIN, A4[1] - 9 * mm, f"验证码 {display(evidence.verification_code)}"
-        )
-        canvas.restoreState()
 
-    return draw
+def frame(evidence: Evidence) -> PageFrame:
+    return PageFrame(
+        title=f"{TITLE} · {evidence.expert.name}",
+        verification_code=display(evidence.verification_code),
+        verify_url=evidence.verify_url,
+        subject=f"{evidence.date_from.isoformat()} 至 {evidence.date_to.isoformat()}",
+    )
 
 
 def render(evidence: Evidence, tz: ZoneInfo) -> bytes:
-    styles = _styles()
-    width = A4[0] - 2 * _MARGIN
-    out = io.BytesIO()
-    # invariant: no random file id or creation stamp, so the same statement renders to the same bytes.
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=14 * mm,
-        bottomMargin=16 * mm,
-        title="派驻工作量证明",
-        author="fieldlog",
-        invariant=1,
+    """The unsigned document (deterministic: the same evidence gives the same bytes)."""
+    return build_pdf(story(evidence, tz), frame(evidence))
+
+
+def render_signed(evidence: Evidence, settings: Settings) -> bytes:
+    """The document as issued: signed with the institution's key. Blocking; run it in a worker thread."""
+    return signing.issue_pdf(
+        story(evidence, ZoneInfo(settings.timezone)), frame(evidence), settings, reason=TITLE
     )
-    p = styles["base"]
-    h2 = styles["h2"]
-    story: list[Any] = [
-        Paragraph("派驻工作量证明", styles["title"]),
-        Paragraph("一、基本信息", h2),
-        _table(header_rows(evidence, tz), [width * 0.2, width * 0.8], header=False),
-        Paragraph("二、派驻情况", h2),
-        _table(deployment_rows(evidence), [width * f for f in (0.3, 0.16, 0.14, 0.13, 0.15, 0.12)])
-        if evidence.deployments
-        else Paragraph("统计区间内无派驻记录。", p),
-        Paragraph("三、工作量汇总(仅含已审核记录)", h2),
-        _table([["项目", "数值"], *summary_rows(evidence)], [width * 0.5, width * 0.5]),
-        Spacer(1, 4 * mm),
-        Paragraph("手术台次(分级 × 本人角色)", p),
-        _table(surgery_matrix(evidence)),
-        Paragraph("四、逐月统计", h2),
-        _table([MONTH_HEADER, *month_rows(evidence)], _month_widths(width), style="cell"),
-        Paragraph("五、已审核工作记录明细", h2),
-    ]
-    if evidence.entries:
-        story += _entry_tables(evidence, tz, width)
-    else:
-        story.append(Paragraph("统计区间内无已审核记录。", p))
-    story += [
-        Spacer(1, 4 * mm),
-        Paragraph(escape(f"另有待审核记录 {evidence.pending_count} 条,未计入以上数字。"), p),
-        Paragraph("以上数据均来自经受援医院审核通过的工作记录;审核人与审核时间见明细。", p),
-        Paragraph(
-            escape(
-                f"本证明出具时间 {local_time(evidence.issued_at, tz)}。核验:访问 {evidence.verify_url} "
-                "可查看本证明所载内容及文件 SHA-256 值。"
-            ),
-            p,
-        ),
-        Spacer(1, 10 * mm),
-        Paragraph("派出医院(盖章):____________    经办人:__________    日期:__________", p),
-    ]
-    footer = _footer(evidence)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return out.getvalue()

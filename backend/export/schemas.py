@@ -81,3 +81,7 @@ class Verification(msgspec.Struct, kw_only=True):
     entry_count: int
     pending_count: int
     files: list[VerifiedFile]
+    # Service toward the one-year rule as the document prints it (absent in documents issued before it was).
+    service_as_of: date | None = None
+    service_counted_days: int | None = None
+    service_required_days: int | None = None

@@ -105,3 +105,39 @@ def deployment_rows(evidence: Evidence) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _yes_no(flag: bool) -> str:
+    return "计入" if flag else "不计入"
+
+
+def service_rows(evidence: Evidence) -> list[list[str]]:
+    """Cumulative service toward the one-year rule and the counting rules in force, as label/value pairs."""
+    line = evidence.service
+    if line is None:
+        return []
+    rules = line.rules
+    credit = (
+        f"当月在岗满 {rules.min_days_per_month} 天的月份按 {rules.month_credit_days} 天计"
+        if rules.month_credit_days
+        else (
+            f"当月在岗不足 {rules.min_days_per_month} 天的月份不计"
+            if rules.min_days_per_month
+            else "按实际天数计"
+        )
+    )
+    return [
+        ["截至日期", line.as_of.isoformat()],
+        ["累计服务天数", str(line.counted_days)],
+        ["要求天数", str(line.required_days)],
+        ["尚差天数", str(line.remaining_days)],
+        ["达到要求日期", line.met_on.isoformat() if line.met_on else "尚未达到"],
+        ["计算规则:在岗日", "计入"],
+        ["计算规则:出差日", _yes_no(rules.count_travel_days)],
+        ["计算规则:请假日", _yes_no(rules.count_leave_days)],
+        [
+            "计算规则:无考勤记录的派驻日",
+            "不计入(须有经审核的考勤记录)" if rules.require_attendance else "计入",
+        ],
+        ["计算规则:按月折算", credit],
+    ]

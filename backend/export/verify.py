@@ -55,6 +55,8 @@ _STYLE = (
     "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
     "td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}"
     "th{background:#f3f3f3;width:35%}code{font-size:.85em;word-break:break-all}.ok{color:#176f2c}"
+    ".bad{color:#a61b1b}#drop{border:2px dashed #999;border-radius:6px;padding:1.5em;text-align:center;"
+    "margin:.5em 0}#drop.over{border-color:#176f2c;background:#f0f8f2}#result{font-weight:bold;min-height:1.5em}"
 )
 
 
@@ -65,6 +67,7 @@ def _rows(pairs: list[tuple[str, str]]) -> str:
 def render_html(view: Verification, tz: ZoneInfo) -> str:
     """The page a committee member sees after typing the code from the printout."""
     issued = view.issued_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    code = view.verification_code.replace("-", "")
     about = [
         ("验证码", view.verification_code),
         ("姓名", view.expert_name),
@@ -76,6 +79,13 @@ def render_html(view: Verification, tz: ZoneInfo) -> str:
     totals = [(label, format_number(getattr(view.totals, name))) for name, label in FIGURE_LABELS]
     totals += [(f"{t.label}(次)", str(t.count)) for t in view.by_type]
     totals += [("明细记录(条)", str(view.entry_count)), ("待审核记录(条,未计入)", str(view.pending_count))]
+    if view.service_counted_days is not None and view.service_as_of is not None:
+        totals.append(
+            (
+                f"基层服务天数(截至 {view.service_as_of.isoformat()})",
+                f"{view.service_counted_days} / {view.service_required_days}",
+            )
+        )
     files = "".join(
         f"<tr><th>{escape(_FORMAT_LABELS.get(f.format, f.format))}<br><small>{escape(f.file_name)}</small></th>"
         f"<td><code>{escape(f.sha256)}</code><br><small>{f.size} 字节</small></td></tr>"
@@ -92,5 +102,11 @@ def render_html(view: Verification, tz: ZoneInfo) -> str:
         "<h2>文件指纹(SHA-256)</h2>"
         "<p>电子文件可计算 SHA-256 与下表比对,例如 <code>sha256sum 文件名</code> 或 "
         "<code>certutil -hashfile 文件名 SHA256</code>。</p>"
-        f"<table>{files}</table></body></html>"
+        f"<table>{files}</table>"
+        "<h2>核对电子文件</h2>"
+        f"<div id='drop' data-check-url='/api/v1/verify/{escape(code)}/file'>"
+        "<p>把收到的 PDF、Excel 或 CSV 文件拖到这里,或 <label><input type='file' id='file'> 选择文件</label></p>"
+        "<p><small>只计算文件的 SHA-256 指纹并与出具时登记的指纹比对,文件不会被保存。</small></p></div>"
+        "<p id='result' role='status' aria-live='polite'></p>"
+        "<script type='module' src='/static/verify.js'></script></body></html>"
     )

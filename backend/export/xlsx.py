@@ -1,47 +1,129 @@
-"""The workbook: 汇总 (who, period, totals, surgeries), 按月 (month by month) and 明细 (the counted entries)."""
+"""The workbook: 汇总 first (who, period, service time, totals, surgeries), then 派驻 (stays), 按月 (month by
+month) and 明细 (the counted entries).
+
+Cells are typed: dates are Excel dates, figures are numbers HR can sum and chart, times are local date-times.
+Table sheets freeze their header row; column widths are measured in display cells, a Chinese character
+counting two, so nothing is cut off when the file opens.
+"""
 
 from __future__ import annotations
 
 import io
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from backend.export.content import Evidence
-from backend.export.tables import (
-    ENTRY_HEADER,
-    MONTH_HEADER,
-    entry_rows,
-    header_rows,
-    month_rows,
-    safe_cell,
-    summary_rows,
-    surgery_matrix,
-)
+from backend.export.codes import display
+from backend.export.content import FIGURE_LABELS, Evidence, Figures
+from backend.export.tables import ENTRY_HEADER, MONTH_HEADER, safe_cell, service_rows, surgery_matrix
 
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _BOLD = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
+MAX_WIDTH = 60
+Cell = str | int | float | date | datetime | None
 
 
-def _append(sheet: Worksheet, rows: list[list[str]], *, header: bool = False) -> None:
+def text_width(value: Cell) -> int:
+    """How many character cells a value takes on screen (wide East Asian characters count two)."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+
+
+def _cell(value: Cell) -> Cell:
+    # openpyxl stores a string starting with "=" as a formula: text from phones goes through safe_cell.
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """Excel has no time zones: a moment is written as the local wall-clock time of the service."""
+    return moment.astimezone(tz).replace(tzinfo=None, microsecond=0) if moment else None
+
+
+def _append(sheet: Worksheet, rows: Iterable[Sequence[Cell]], *, header: bool = False) -> None:
     for i, row in enumerate(rows):
-        # openpyxl stores a string starting with "=" as a formula: text from phones goes through safe_cell.
-        sheet.append([safe_cell(cell) for cell in row])
-        if header and i == 0:
-            for cell in sheet[sheet.max_row]:
+        sheet.append([_cell(v) for v in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = DATE_FORMAT
+            if header and i == 0:
                 cell.font = _BOLD
+                cell.fill = _HEADER_FILL
 
 
-def _numbers(rows: list[list[str]]) -> list[list[str | int | float]]:
-    """Month figures as numbers, so HR can sum and chart them."""
-    out: list[list[str | int | float]] = []
-    for row in rows:
-        converted: list[str | int | float] = [row[0]]
-        for cell in row[1:]:
-            converted.append(float(cell) if "." in cell else int(cell))
-        out.append(converted)
-    return out
+def _fit_columns(sheet: Worksheet, minimum: int = 8) -> None:
+    widths: dict[str, int] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is not None and cell.column_letter:
+                widths[cell.column_letter] = max(widths.get(cell.column_letter, 0), text_width(cell.value))
+    for letter, width in widths.items():
+        sheet.column_dimensions[letter].width = min(max(width + 2, minimum), MAX_WIDTH)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and text_width(cell.value) > MAX_WIDTH:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _figures(figures: Figures) -> list[Cell]:
+    return [getattr(figures, name) for name, _ in FIGURE_LABELS]
+
+
+def _summary(sheet: Worksheet, evidence: Evidence, tz: ZoneInfo) -> None:
+    expert = evidence.expert
+    sheet.append(["派驻工作量证明"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    _append(
+        sheet,
+        [
+            ["姓名", expert.name],
+            ["职称", expert.title or ""],
+            ["专业", expert.specialty or ""],
+            ["派出医院", expert.home_institution or ""],
+            ["统计区间自", evidence.date_from],
+            ["统计区间至", evidence.date_to],
+            ["出具时间", _local(evidence.issued_at, tz)],
+            ["验证码", display(evidence.verification_code)],
+            ["核验网址", evidence.verify_url],
+        ],
+    )
+    if evidence.service is not None:
+        sheet.append([])
+        service = evidence.service
+        typed: dict[str, Cell] = {
+            "截至日期": service.as_of,
+            "累计服务天数": service.counted_days,
+            "要求天数": service.required_days,
+            "尚差天数": service.remaining_days,
+            "达到要求日期": service.met_on or "尚未达到",
+        }
+        rows = [[label, typed.get(label, value)] for label, value in service_rows(evidence)]
+        _append(sheet, [["基层服务时间", ""], *rows], header=True)
+    sheet.append([])
+    totals: list[list[Cell]] = [
+        [label, value] for (_, label), value in zip(FIGURE_LABELS, _figures(evidence.totals), strict=True)
+    ]
+    totals += [[f"{t.label}(次)", t.count] for t in evidence.by_type]
+    totals.append(["待审核记录(条,未计入)", evidence.pending_count])
+    _append(sheet, [["工作量(已审核)", "数值"], *totals], header=True)
+    sheet.append([])
+    matrix = surgery_matrix(evidence)
+    _append(sheet, [matrix[0], *([row[0], *(int(v) for v in row[1:])] for row in matrix[1:])], header=True)
+    _fit_columns(sheet)
 
 
 def render(evidence: Evidence, tz: ZoneInfo) -> bytes:
@@ -52,25 +134,45 @@ def render(evidence: Evidence, tz: ZoneInfo) -> bytes:
     summary = wb.active
     assert summary is not None
     summary.title = "汇总"
-    summary.append(["派驻工作量证明"])
-    summary["A1"].font = Font(bold=True, size=14)
-    _append(summary, header_rows(evidence, tz))
-    summary.append([])
-    _append(summary, [["工作量(已审核)", "数值"], *summary_rows(evidence)], header=True)
-    summary.append([])
-    _append(summary, surgery_matrix(evidence), header=True)
-    summary.column_dimensions["A"].width = 26
-    summary.column_dimensions["B"].width = 40
+    _summary(summary, evidence, tz)
+
+    stays = wb.create_sheet("派驻")
+    rows: list[list[Any]] = [["受援医院", "科室", "岗位", "开始日期", "结束日期", "结束日期为计划", "状态"]]
+    rows += [
+        [
+            d.recipient,
+            d.department,
+            d.post,
+            d.starts_on,
+            d.ends_on,
+            "是" if d.end_is_planned else "否",
+            d.status,
+        ]
+        for d in evidence.deployments
+    ]
+    _append(stays, rows, header=True)
 
     months = wb.create_sheet("按月")
-    _append(months, [MONTH_HEADER], header=True)
-    for row in _numbers(month_rows(evidence)):
-        months.append(row)
+    month_rows: list[list[Cell]] = [[m.month, *_figures(m.figures)] for m in evidence.months]
+    _append(months, [MONTH_HEADER, *month_rows, ["合计", *_figures(evidence.totals)]], header=True)
 
     detail = wb.create_sheet("明细")
-    _append(detail, [ENTRY_HEADER, *entry_rows(evidence, tz)], header=True)
-    for column, width in zip("ABCDEFG", (12, 16, 60, 24, 12, 18, 38), strict=True):
-        detail.column_dimensions[column].width = width
+    entries = [
+        [
+            line.work_date,
+            line.type_label,
+            line.figures,
+            line.recipient,
+            line.approved_by or "",
+            _local(line.approved_at, tz),
+            str(line.id),
+        ]
+        for line in evidence.entries
+    ]
+    _append(detail, [ENTRY_HEADER, *entries], header=True)
+    for sheet in (stays, months, detail):
+        sheet.freeze_panes = "A2"
+        _fit_columns(sheet)
 
     out = io.BytesIO()
     wb.save(out)
