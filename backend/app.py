@@ -35,6 +35,23 @@ def route_handlers() -> list[Any]:
     return [health.health, health.ready, metrics, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 
 
+def job_registry() -> Any:
+    """Every background job: the core's, plus the sync layer's daily horizon purge (sync is imported only here)."""
+    from backend.jobs.catalog import core_registry, horizon_job, horizon_periodic
+    from sync.server.horizon import purge_answers, purge_tombstones
+
+    return core_registry(horizon_job(purge_tombstones, purge_answers), extra_periodic=(horizon_periodic(),))
+
+
+def _worker_hooks(settings: Settings) -> tuple[list[Any], list[Any]]:
+    if not settings.worker_in_process:
+        return [], []
+    from backend.jobs.inprocess import worker_hooks
+
+    start, stop = worker_hooks(job_registry)
+    return [start], [stop]
+
+
 def create_app(settings: Settings, database_url: str, *, debug: bool = False) -> Litestar:
     """Build the ASGI app; the database engine is created on start-up inside the running event loop."""
     runtime_holder: dict[str, Runtime] = {}
@@ -77,7 +94,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        state=State({"startup_hooks": [], "shutdown_hooks": []}),
+        state=State(dict(zip(("startup_hooks", "shutdown_hooks"), _worker_hooks(settings), strict=True))),
         openapi_config=OpenAPIConfig(
             title="fieldlog API",
             version="1.0.0",

@@ -57,6 +57,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     metrics_token: str | None = None
     max_inflight_requests: int = 256
     service_rules: ServiceRules = msgspec.field(default_factory=ServiceRules)
+    # Background jobs (backend/jobs) and notifications (backend/notifications).
+    worker_in_process: bool = False
+    worker_concurrency: int = 4
+    job_heartbeat_seconds: int = 30
+    notify_allow_hosts: tuple[str, ...] = ()
+    notify_timeout_seconds: int = 10
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "fieldlog@localhost"
+    smtp_starttls: bool = True
+    smtp_ca_file: Path | None = None
     # PEM private key and certificate (chain) that sign issued PDFs; None: a self-signed pair in data_dir.
     signing_key_path: Path | None = None
     signing_cert_path: Path | None = None
@@ -211,6 +224,35 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=_metrics_token(env),
         max_inflight_requests=_int(env, "FIELDLOG_MAX_INFLIGHT", 256, minimum=1),
         service_rules=service_rules,
+        **_job_settings(env),
         signing_key_path=signing_key_path,
         signing_cert_path=signing_cert_path,
     )
+
+
+def _job_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """FIELDLOG_WORKER_* / FIELDLOG_JOB_* / FIELDLOG_NOTIFY_* / FIELDLOG_SMTP_*: see the README and docs/operations.md."""
+    in_process = env.get("FIELDLOG_WORKER_IN_PROCESS", "auto").lower()
+    if in_process not in ("auto", "true", "false", "1", "0"):
+        raise SettingsError(f"FIELDLOG_WORKER_IN_PROCESS must be auto, true or false, got {in_process!r}")
+    starttls = env.get("FIELDLOG_SMTP_STARTTLS", "true").lower()
+    if starttls not in ("true", "false", "1", "0"):
+        raise SettingsError(f"FIELDLOG_SMTP_STARTTLS must be true or false, got {starttls!r}")
+    ca_file = env.get("FIELDLOG_SMTP_CA_FILE") or None
+    return {
+        # Laptop mode (no DATABASE_URL) runs a worker inside `fieldlog serve`; a server runs `fieldlog worker`.
+        "worker_in_process": in_process in ("true", "1") or (in_process == "auto" and not env.get("DATABASE_URL")),
+        "worker_concurrency": _int(env, "FIELDLOG_WORKER_CONCURRENCY", 4, minimum=2, maximum=64),
+        "job_heartbeat_seconds": _int(env, "FIELDLOG_JOB_HEARTBEAT_SECONDS", 30, minimum=1, maximum=3600),
+        "notify_allow_hosts": tuple(
+            h.strip().lower() for h in env.get("FIELDLOG_NOTIFY_ALLOW_HOSTS", "").split(",") if h.strip()
+        ),
+        "notify_timeout_seconds": _int(env, "FIELDLOG_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1, maximum=120),
+        "smtp_host": env.get("FIELDLOG_SMTP_HOST") or None,
+        "smtp_port": _int(env, "FIELDLOG_SMTP_PORT", 587, minimum=1, maximum=65535),
+        "smtp_user": env.get("FIELDLOG_SMTP_USER") or None,
+        "smtp_password": env.get("FIELDLOG_SMTP_PASSWORD") or None,
+        "smtp_from": env.get("FIELDLOG_SMTP_FROM", "fieldlog@localhost"),
+        "smtp_starttls": starttls in ("true", "1"),
+        "smtp_ca_file": Path(ca_file) if ca_file else None,
+    }

@@ -77,6 +77,8 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "FIELDLOG_STORAGE_DIR": str(data / "files"),
             "FIELDLOG_LOGIN_MAX_FAILURES": "5",
             "FIELDLOG_MAX_INFLIGHT": "10000",
+            "FIELDLOG_WORKER_IN_PROCESS": "false",  # tests run jobs with backend.jobs.worker.drain or a worker
+            "FIELDLOG_NOTIFY_ALLOW_HOSTS": "127.0.0.1,localhost",  # the fake WeCom/DingTalk/SMTP servers
         }
     )
 
@@ -89,8 +91,8 @@ async def runtime(test_settings: Settings, database_url: str) -> AsyncIterator[R
 
 
 _TABLES_SQL = """
-SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables
-WHERE schemaname = 'public' AND tablename <> 'alembic_version'
+SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables
+WHERE schemaname IN ('public', 'jobs') AND tablename <> 'alembic_version'
 """
 
 

@@ -7,13 +7,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.export import runner, service, verify
+from backend.export import service, verify
 from backend.export.schemas import ExportCreate, ExportJob, Verification
 from backend.http.problems import problem_responses
+from backend.jobs.catalog import enqueue_export
 from backend.runtime import Runtime
 
 
@@ -38,9 +38,9 @@ class ExportController(Controller):
         self, data: ExportCreate, db: AsyncSession, principal: Principal, runtime: Runtime
     ) -> Response[ExportJob]:
         job = await service.create_export(db, principal, data, runtime.settings)
-        # A background task runs after the request's transaction has committed, so the job row is visible.
-        task = BackgroundTask(runner.run_export, runtime.sessionmaker, runtime.settings, job.id)
-        return Response(job, status_code=202, background=task)
+        # Queued in the request's transaction: a worker sees the job exactly when the export row exists.
+        await enqueue_export(db, job.id)
+        return Response(job, status_code=202)
 
     @get(
         "/{export_id:uuid}",

@@ -1,8 +1,11 @@
 """The export job: read the evidence, render each format, store the files and the statement.
 
-Runs after the request that queued it has committed (a response background task), in short transactions of
-its own so progress is visible to other requests and other API nodes. The files and the `done` state are
-written in one transaction: a job is never done with a file missing.
+Runs on the job queue (backend/jobs: the request enqueues it in its own transaction, a worker picks it up),
+in short transactions of its own so progress is visible to other requests and other API nodes. The files and
+the `done` state are written in one transaction: a job is never done with a file missing. While it renders,
+the worker holds a session advisory lock on the export: a second delivery of the same job (a worker that
+was only slow) leaves it alone, and a worker that died releases it with its connection, so the queue's next
+delivery takes over the `running` export and finishes it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.export import csv, pdf, queries, xlsx
@@ -77,11 +80,11 @@ async def _progress(
 
 
 async def _claim(sessionmaker: async_sessionmaker[AsyncSession], export_id: uuid.UUID) -> ExportJob | None:
-    # Only one worker gets a queued job, even if the task were started twice.
+    # Called with the export's advisory lock held: a `running` export is one whose worker died mid-way.
     async with sessionmaker() as session, session.begin():
         result = await session.execute(
             update(ExportJob)
-            .where(ExportJob.id == export_id, ExportJob.status == "queued")
+            .where(ExportJob.id == export_id, ExportJob.status.in_(("queued", "running")))
             .values(status="running", progress=5, updated_at=func.now())
             .returning(ExportJob)
         )
@@ -131,6 +134,21 @@ async def run_export(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, export_id: uuid.UUID
 ) -> None:
     """Render a queued export to the end; any failure leaves it `failed` with a reason, never half-written."""
+    engine = sessionmaker.kw["bind"]
+    key = int.from_bytes(export_id.bytes[:8], "big", signed=True)
+    async with engine.connect() as conn:
+        lock = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not await lock.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+            return  # another worker is rendering it right now
+        try:
+            await _claimed_run(sessionmaker, settings, export_id)
+        finally:
+            await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+async def _claimed_run(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, export_id: uuid.UUID
+) -> None:
     job = await _claim(sessionmaker, export_id)
     if job is None:
         return

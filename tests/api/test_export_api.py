@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.jobs.worker import drain_database
 from backend.models import AuditEvent, Entry, ExportJob
 
 PERIOD = {"date_from": "2025-03-01", "date_to": "2025-04-30"}
@@ -128,6 +129,8 @@ async def export(client: Any, world: Any, who: str, **body: Any) -> Any:
 
 
 async def finished(client: Any, world: Any, who: str, export_id: str) -> dict[str, Any]:
+    app_runtime = client.app.state["runtime"]  # exports run on the job queue: work off what is queued
+    await drain_database(app_runtime.settings, app_runtime.database_url)
     response = await client.get(f"/api/v1/exports/{export_id}", headers=await world.headers(client, who))
     assert response.status_code == 200, response.text
     return response.json()
