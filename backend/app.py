@@ -30,7 +30,7 @@ def route_handlers() -> list[Any]:
     from mobile_api.app import ROUTER as PHONE_APP
     from mobile_api.auth import AuthController
     from mobile_api.routes import ROUTES as MOBILE
-    from sync.routes import ROUTES as SYNC
+    from sync.server.routes import ROUTES as SYNC
 
     return [health.health, health.ready, metrics, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 

@@ -35,7 +35,7 @@ from backend.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from backend.models import Entry, Trainee  # noqa: E402
 from backend.review import decisions  # noqa: E402
 from backend.stats import recompute  # noqa: E402
-from sync.chaos_world import CHAOS_PASSWORD, make_people  # noqa: E402
+from sync.chaos.world import CHAOS_PASSWORD, make_people  # noqa: E402
 
 
 async def make_hospital(url: str, sessions: Any, n: int) -> tuple[str, list[uuid.UUID]]:

@@ -35,9 +35,9 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from backend.db.engine import plain_url  # noqa: E402
-from sync.chaos_checks import fresh_embedded_database  # noqa: E402
-from sync.chaos_world import CHAOS_PASSWORD, Person, ServerProcess, make_people  # noqa: E402
-from sync.protocol import PROTOCOL  # noqa: E402
+from sync.chaos.checks import fresh_embedded_database  # noqa: E402
+from sync.chaos.world import CHAOS_PASSWORD, Person, ServerProcess, make_people  # noqa: E402
+from sync.server.protocol import PROTOCOL  # noqa: E402
 
 DEVICES = 50
 

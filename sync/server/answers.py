@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Conflict, DomainError, FieldError, InvalidInput, Locked, NotFound
-from sync.protocol import FieldErrorOut, Mutation, MutationResult
+from sync.server.protocol import FieldErrorOut, Mutation, MutationResult
 
 
 async def raw_connection(session: AsyncSession) -> Any:

@@ -29,10 +29,10 @@ from backend.worklog.service import (
     validate_content,
 )
 from backend.worklog.views import entry_views, month_start
-from sync.protocol import Mutation, MutationResult
 from sync.server.answers import applied, rejected
 from sync.server.context import PushContext
 from sync.server.convert import convert_error
+from sync.server.protocol import Mutation, MutationResult
 
 log = logging.getLogger("fieldlog.sync")
 

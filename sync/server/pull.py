@@ -21,9 +21,9 @@ from backend.metrics.series import record_pull, record_reset
 from backend.models import Entry
 from backend.settings import Settings
 from backend.worklog.catalog import CATALOG_VERSION, catalog_etag
-from sync.protocol import PROTOCOL, PullChange, PullResponse
 from sync.server import records
 from sync.server.cursor import Cursor, CursorError, decode_cursor, encode_cursor, snapshot_bounds
+from sync.server.protocol import PROTOCOL, PullChange, PullResponse
 
 PULL_PAGE_MAX = 500
 FIRST_SYNC_PHASES = ("deployments", "entries", "mutations")

@@ -21,10 +21,10 @@ from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, Forbidden, InvalidInput, PayloadTooLarge
 from backend.metrics.series import record_push
 from backend.settings import Settings
-from sync.protocol import PROTOCOL, Mutation, MutationResult, PushRequest, PushResponse
 from sync.server.answers import DeviceHealth, raw_connection, rejected, store_answers, stored_answers
 from sync.server.bulk import BulkWriteFailed, bulk_create
 from sync.server.context import PushContext, load_push_context
+from sync.server.protocol import PROTOCOL, Mutation, MutationResult, PushRequest, PushResponse
 from sync.server.rules import batch_shape_errors, clock_skew_ms, device_time_errors, plan_batch
 from sync.server.single import apply_one
 

@@ -14,7 +14,7 @@ from backend.auth.principal import Principal
 from backend.models import Deployment, Entry, Institution, SyncMutation
 from backend.worklog.rules import editable_window
 from backend.worklog.views import entry_views
-from sync.protocol import PullChange
+from sync.server.protocol import PullChange
 
 
 def pull_scope(principal: Principal) -> ColumnElement[bool]:

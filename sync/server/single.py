@@ -26,9 +26,9 @@ from backend.worklog.service import (
     update_entry,
 )
 from backend.worklog.views import entry_view
-from sync.protocol import Mutation, MutationResult
 from sync.server.answers import applied, from_error, rejected
 from sync.server.convert import convert_error
+from sync.server.protocol import Mutation, MutationResult
 from sync.server.rules import three_way_merge
 
 log = logging.getLogger("fieldlog.sync")

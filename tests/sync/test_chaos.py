@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from sync.chaos import ChaosOptions, run_chaos
+from sync.chaos.run import ChaosOptions, run_chaos
 
 
 def chaos_seed() -> int:

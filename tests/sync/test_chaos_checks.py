@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sync.chaos_checks import entry_differences
-from sync.client_store import LocalRecord
+from sync.chaos.checks import entry_differences
+from sync.client.store import LocalRecord
 
 DEPLOYMENT = uuid.uuid4()
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from sync.client import AuthRequired, ClientStore, EnvelopeError, SyncClient, TransportError
-from sync.client_transport import Reply
-from sync.protocol import PROTOCOL
+from sync.client.phone import SyncClient
+from sync.client.store import ClientStore
+from sync.client.transport import AuthRequired, EnvelopeError, Reply, TransportError
+from sync.server.protocol import PROTOCOL
 
 
 class FakeServer:

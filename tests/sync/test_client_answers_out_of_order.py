@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from sync.client import ClientStore, SyncClient, TransportError
-from sync.client_transport import HttpTransport, Reply
+from sync.client.phone import SyncClient
+from sync.client.store import ClientStore
+from sync.client.transport import HttpTransport, Reply, TransportError
 from tests.factories import PASSWORD, login
 from tests.sync import clinic
 
@@ -56,7 +57,7 @@ async def test_delete_answered_before_its_create_leaves_nothing_on_the_phone(cli
     assert phone.store.pending() == []
     assert phone.store.record("entry", entry_id) is None
     assert [(r.id, r.state, r.data["note"]) for r in phone.store.records("entry")] == [(kept_id, "synced", "kept")]
-    server = await client.get(f"/api/v1/entries/{entry_id}", headers=phone._headers())
+    server = await client.get(f"/api/v1/entries/{entry_id}", headers=phone.headers())
     assert server.status_code == 404
 
 

@@ -159,7 +159,7 @@ async def test_month_closed_answers_locked(client: Any, world: Any, session: Any
 async def test_raw_bulk_writes_roll_back_with_the_request(db: Any, world: Any) -> None:
     """The set-based path writes through the session's own transaction, so a failure leaves nothing behind."""
     from backend.auth.principal import Principal
-    from sync.protocol import Mutation, PushRequest
+    from sync.server.protocol import Mutation, PushRequest
     from sync.server.push import push
 
     async with db.sessionmaker() as s:

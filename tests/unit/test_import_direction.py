@@ -1,5 +1,6 @@
 """Imports run one way: the core (`backend`) never imports the phone-facing layers, except the app factory;
-the command line's entry point is imported by nobody and its core by no feature it does not know."""
+the command line's entry point is imported by nobody and its core imports no command; the sync server, the
+reference client and the chaos harness are layered (server <- client <- chaos) and the client has no circle."""
 
 from __future__ import annotations
 
@@ -64,4 +65,67 @@ def test_only_the_cli_imports_the_cli() -> None:
                 continue
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in imported_modules(path)
                           if n == "backend.cli" or n.startswith("backend.cli.")]
+    assert offenders == []
+
+
+def _graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of `package` it imports (type-only imports included: a circle is a circle)."""
+    base = ROOT.joinpath(*package.split("."))
+    modules = {module_name(p): p for p in base.rglob("*.py")}
+    return {name: {n for n in imported_modules(path) if n in modules and n != name} for name, path in modules.items()}
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of `graph` (as a path that ends where it starts), or [] when there is none."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return []
+
+
+def test_circle_finder_finds_a_circle() -> None:
+    assert _circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert _circle({"a": {"b"}, "b": set()}) == []
+
+
+def test_sync_client_and_chaos_have_no_import_circle() -> None:
+    for package in ("sync.client", "sync.chaos", "sync.server"):
+        # The package file itself is left out: importing `sync.server.records` runs it, which is no circle.
+        graph = {name: deps - {package} for name, deps in _graph(package).items() if name != package}
+        assert _circle(graph) == [], f"import circle in {package}"
+
+
+def test_sync_layers_run_one_way() -> None:
+    """The server knows neither the client nor the harness; the client uses only the server's wire types."""
+    offenders = []
+    for path in (ROOT / "sync").rglob("*.py"):
+        name = module_name(path)
+        for n in imported_modules(path):
+            if name.startswith("sync.server") and n.startswith(("sync.client", "sync.chaos")):
+                offenders.append(f"{name}: {n}")
+            if name.startswith("sync.client") and (n.startswith("sync.chaos") or (
+                    n.startswith("sync.server") and n not in ("sync.server", "sync.server.protocol")
+                    and not n.startswith("sync.server.protocol."))):
+                offenders.append(f"{name}: {n}")
+    assert offenders == []
+
+
+def test_nothing_imports_the_chaos_command() -> None:
+    offenders = [f"{path.relative_to(ROOT)}" for top in (*PRODUCT, "tests") for path in (ROOT / top).rglob("*.py")
+                 if any(n.startswith("sync.chaos.__main__") for n in imported_modules(path))]
     assert offenders == []

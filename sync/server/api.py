@@ -16,9 +16,9 @@ from backend.http.deps import requires_role, runtime_of
 from backend.http.problems import problem_responses, request_id_of
 from backend.http.strict import validate_body_strictly
 from backend.runtime import Runtime
-from sync.protocol import PROTOCOL, PullResponse, PushRequest, PushResponse, SyncConfig
 from sync.server.caller import SyncCaller, provide_sync_caller
 from sync.server.health import DeviceHealth, RefusedMutation, device_health, refused_mutations
+from sync.server.protocol import PROTOCOL, PullResponse, PushRequest, PushResponse, SyncConfig
 from sync.server.pull import PULL_PAGE_MAX, pull
 from sync.server.push import push
 

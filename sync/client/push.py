@@ -17,17 +17,17 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sync.client_store import OutboxItem
-from sync.client_transport import EnvelopeError, ProtocolError, gzip_json
+from sync.client.store import OutboxItem
+from sync.client.transport import EnvelopeError, ProtocolError, gzip_json
 
 if TYPE_CHECKING:
-    from sync.client import SyncClient
+    from sync.client.connection import Connection
 
 SUCCESS = ("applied", "duplicate")
 ANSWERED = ("applied", "duplicate", "conflict", "locked", "rejected")
 
 
-async def push_outbox(client: SyncClient) -> int:
+async def push_outbox(client: Connection) -> int:
     """Push every queued mutation, oldest first, in batches of the advertised maximum."""
     config = await client.load_config()
     max_batch = max(int(config.get("max_batch") or 100), 1)
@@ -54,7 +54,7 @@ async def push_outbox(client: SyncClient) -> int:
     return answered
 
 
-def _body(client: SyncClient, items: list[OutboxItem], request_id: str) -> bytes:
+def _body(client: Connection, items: list[OutboxItem], request_id: str) -> bytes:
     count, oldest = client.store.pending_stats()
     return gzip_json({
         "request_id": request_id,
@@ -69,14 +69,14 @@ def _body(client: SyncClient, items: list[OutboxItem], request_id: str) -> bytes
     })
 
 
-async def send_batch(client: SyncClient, items: list[OutboxItem], *, max_body: int | None = None) -> dict[str, Any]:
+async def send_batch(client: Connection, items: list[OutboxItem], *, max_body: int | None = None) -> dict[str, Any]:
     """Send these mutations in one request (fewer if the body would pass the size limit) and settle the answer."""
     request_id = uuid.uuid4().hex
     body = _body(client, items, request_id)
     while max_body and len(body) > max_body and len(items) > 1:
         items = items[: len(items) // 2]
         body = _body(client, items, request_id)
-    answer = await client._call("POST", "/api/v1/sync/push", body=body, request_id=request_id)
+    answer = await client.call("POST", "/api/v1/sync/push", body=body, request_id=request_id)
     if answer.get("device_id") not in (None, client.store.device_id):
         raise EnvelopeError("the push answer is for another device")
     settle(client, items, answer)
@@ -86,7 +86,7 @@ async def send_batch(client: SyncClient, items: list[OutboxItem], *, max_body: i
     return answer
 
 
-def settle(client: SyncClient, items: list[OutboxItem], answer: dict[str, Any]) -> None:
+def settle(client: Connection, items: list[OutboxItem], answer: dict[str, Any]) -> None:
     """Apply every per-mutation result in one local transaction (all or nothing, like the reply itself)."""
     store = client.store
     by_seq = {item.seq: item for item in items}

@@ -1,6 +1,6 @@
 """The chaos run's surroundings: a real server process it can kill, the people it syncs as, forged expiries.
 
-`app_from_env` is the launcher: `uvicorn sync.chaos_world:app_from_env --factory` builds the real application
+`app_from_env` is the launcher: `uvicorn sync.chaos.world:app_from_env --factory` builds the real application
 from environment variables, so the run talks HTTP to a separate process exactly as phones do.
 """
 
@@ -33,7 +33,7 @@ CHAOS_PASSWORD = "chaos-password-42"  # noqa: S105
 CHAOS_JWT_SECRET = "chaos-signing-key-0123456789-abcdefghijklmnop"  # noqa: S105
 
 
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def app_from_env() -> Any:
@@ -94,7 +94,7 @@ class ServerProcess:
         # uvloop and httptools are what uvicorn[standard] runs on; named so that a missing one fails loudly.
         # A session of its own, so that kill() takes the worker processes down with their supervisor.
         self.proc = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and module
-            [sys.executable, "-m", "uvicorn", "sync.chaos_world:app_from_env", "--factory", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "sync.chaos.world:app_from_env", "--factory", "--host", "127.0.0.1",
              "--port", str(self.port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
              "--http", "httptools", *(["--workers", str(self.workers)] if self.workers > 1 else [])],
             env=self.env(), stdout=log, stderr=log, cwd=str(_REPO), start_new_session=True)

@@ -21,7 +21,7 @@ from backend.review.schemas import Decision
 from backend.settings import load_settings
 from backend.worklog.schemas import EntryPatch
 from backend.worklog.service import update_entry
-from sync.chaos_world import CHAOS_JWT_SECRET, ChaosPeople
+from sync.chaos.world import CHAOS_JWT_SECRET, ChaosPeople
 
 
 class Meddler:

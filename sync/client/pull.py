@@ -13,19 +13,19 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sync.client_push import push_outbox
-from sync.client_store import ClientStore, LocalRecord
-from sync.client_transport import ProtocolError
+from sync.client.push import push_outbox
+from sync.client.store import ClientStore, LocalRecord
+from sync.client.transport import ProtocolError
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from sync.client import SyncClient
+    from sync.client.connection import Connection
 
 MAX_RESETS = 2
 
 
-async def pull_all(client: SyncClient) -> int:
+async def pull_all(client: Connection) -> int:
     """Pull until the server has nothing more; returns the number of changes applied."""
     store = client.store
     applied = 0
@@ -39,7 +39,7 @@ async def pull_all(client: SyncClient) -> int:
             # got from push answers before it (a create confirmed, then deleted elsewhere) must not outlive it.
             with store.tx() as conn:
                 store.wipe_server_data(conn)
-        page = await client._call("GET", "/api/v1/sync/pull", params=params, request_id=uuid.uuid4().hex)
+        page = await client.call("GET", "/api/v1/sync/pull", params=params, request_id=uuid.uuid4().hex)
         if page.get("reset"):
             resets += 1
             if resets > MAX_RESETS:

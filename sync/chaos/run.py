@@ -6,16 +6,14 @@ Each phone edits offline and syncs through a transport that drops replies after 
 the same batch twice, goes offline for a while, and sometimes delivers a later batch before an earlier one.
 Clocks are hours off, access tokens expire mid-run, the server process is killed and restarted, and in the
 meantime another session of the same expert and a supervisor edit, approve and return the very records the
-phones are editing. At the end `sync.chaos_checks` compares every phone with the database.
+phones are editing. At the end `sync.chaos.checks` compares every phone with the database.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import random
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -24,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync.chaos_checks import ChaosResult, check_run
-from sync.chaos_meddler import Meddler
-from sync.chaos_world import (
+from sync.chaos.checks import ChaosResult, check_run
+from sync.chaos.meddler import Meddler
+from sync.chaos.world import (
     CHAOS_PASSWORD,
     ChaosPeople,
     Person,
@@ -35,8 +33,16 @@ from sync.chaos_world import (
     local_today,
     make_people,
 )
-from sync.client import AuthRequired, ClientStore, ProtocolError, RetryLater, SyncClient, TransportError
-from sync.client_transport import HttpTransport, Reply
+from sync.client.phone import SyncClient
+from sync.client.store import ClientStore
+from sync.client.transport import (
+    AuthRequired,
+    HttpTransport,
+    ProtocolError,
+    Reply,
+    RetryLater,
+    TransportError,
+)
 
 
 @dataclass
@@ -264,38 +270,3 @@ async def run_chaos(opts: ChaosOptions, database_url: str) -> ChaosResult:
             await p.transport.inner.aclose()
             p.client.store.close()
     return result
-
-
-def _parse(argv: list[str] | None) -> tuple[ChaosOptions, str | None, Path]:
-    p = argparse.ArgumentParser(prog="python -m sync.chaos", description=__doc__.split("\n\n")[0])
-    p.add_argument("--phones", type=int, default=200)
-    p.add_argument("--mutations", type=int, default=500, help="mutations per phone")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--database-url", help="a PostgreSQL to use (default: the embedded one under --data-dir)")
-    p.add_argument("--data-dir", type=Path, default=Path("var/chaos"))
-    p.add_argument("--access-token-minutes", type=int, default=1, help="short tokens expire for real mid-run")
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (killed together on restarts)")
-    a = p.parse_args(argv)
-    opts = ChaosOptions(phones=a.phones, mutations=a.mutations, seed=a.seed,
-                        access_token_minutes=a.access_token_minutes, work_dir=a.data_dir / "run", workers=a.workers)
-    return opts, a.database_url, a.data_dir
-
-
-def main(argv: list[str] | None = None) -> int:
-    opts, url, data_dir = _parse(argv)
-    keep: list[Any] = []
-    if url is None:
-        from sync.chaos_checks import fresh_embedded_database
-
-        url = fresh_embedded_database(data_dir, keep)
-    if opts.work_dir and opts.work_dir.exists():
-        import shutil
-
-        shutil.rmtree(opts.work_dir)
-    result = asyncio.run(run_chaos(opts, url))
-    print(result.render())
-    return 0 if result.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

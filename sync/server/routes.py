@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.api import SyncController
+from sync.server.api import SyncController
 
 ROUTES: list[Any] = [SyncController]
