@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -28,15 +29,15 @@ mimetypes.add_type("text/javascript", ".js")
 _REVALIDATE = CacheControlHeader(no_cache=True)
 
 
-@get("/app", include_in_schema=False, sync_to_thread=False)
-def app_without_slash() -> Redirect:
-    """`/app` → `/app/`: the service worker's scope and the relative links need the trailing slash."""
-    return Redirect(path="/app/", status_code=308)
-
-
 @get("/app/", include_in_schema=False, cache_control=_REVALIDATE, sync_to_thread=False)
-def app_index() -> Response[bytes]:
-    """The app's shell; screens switch by URL fragment, so this one page serves every screen."""
+def app_index(request: Request[Any, Any, Any]) -> Response[bytes] | Redirect:
+    """The app's shell; screens switch by URL fragment, so this one page serves every screen.
+
+    Litestar answers `/app` and `/app/` with one handler; `/app` is sent on to `/app/`, the worker's scope.
+    """
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    if not raw.split(b"?")[0].endswith(b"/"):
+        return Redirect(path="/app/", status_code=308)
     return Response(content=(STATIC_DIR / "index.html").read_bytes(), media_type="text/html")
 
 
@@ -49,8 +50,7 @@ def app_router() -> Router:
         name="phone_app_static",
         include_in_schema=False,
     )
-    return Router(path="/", route_handlers=[app_without_slash, app_index, files], middleware=[security_headers],
-                  include_in_schema=False)
+    return Router(path="/", route_handlers=[app_index, files], middleware=[security_headers], include_in_schema=False)
 
 
 ROUTER = app_router()
