@@ -32,6 +32,7 @@ class Cursor(msgspec.Struct, kw_only=True, omit_defaults=True):
     phase: str = "feed"  # first sync: deployments, entries, mutations; then feed
     after: list[str] | None = None  # keyset of the last change returned in this phase
     catalog: str | None = None  # catalogue ETag the phone last received
+    epoch: int = 0  # the database's sync epoch when issued; a restore raises it (backend/backup/restore.py)
 
 
 def _key(secret: str) -> bytes:

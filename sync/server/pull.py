@@ -28,7 +28,7 @@ from sync.server.protocol import PROTOCOL, PullChange, PullResponse
 PULL_PAGE_MAX = 500
 FIRST_SYNC_PHASES = ("deployments", "entries", "mutations")
 
-_NOW = text("SELECT pg_current_snapshot()::text AS snap, (SELECT min_xid FROM sync_horizon WHERE id = 1) AS horizon")
+_NOW = text("SELECT pg_current_snapshot()::text AS snap, h.min_xid AS horizon, h.epoch FROM sync_horizon h WHERE h.id = 1")
 # The caller's own feed rows in the window (visible in the target snapshot, not in the previous one).
 _OWN_ROWS = """
 SELECT kind, record_id, xid, op FROM sync_feed
@@ -61,8 +61,11 @@ class _Reset(Exception):
         self.reason = reason
 
 
-def _check(cursor: Cursor, now_snapshot: str, horizon: int) -> None:
-    """Refuse a cursor whose snapshots are malformed, older than the tombstone horizon, or from the future."""
+def _check(cursor: Cursor, now_snapshot: str, horizon: int, epoch: int) -> None:
+    """Refuse a cursor whose snapshots are malformed, older than the tombstone horizon, or from the future, or
+    one issued before the database was restored (its snapshots are of another server's history)."""
+    if cursor.epoch != epoch:
+        raise _Reset("cursor_unknown")
     _, now_xmax = snapshot_bounds(now_snapshot)
     for snap in (cursor.prev, cursor.target):
         if snap is None:
@@ -149,13 +152,13 @@ async def pull(session: AsyncSession, principal: Principal, raw_cursor: str | No
     if raw_cursor:
         try:
             cursor = decode_cursor(raw_cursor, secret, principal.user_id)
-            _check(cursor, current.snap, current.horizon)
+            _check(cursor, current.snap, current.horizon, current.epoch)
         except CursorError:
             return _reset(request_id, "cursor_invalid", now)
         except _Reset as reset:
             return _reset(request_id, reset.reason, now)
     else:
-        cursor = Cursor(user=principal.user_id, target=current.snap, phase=FIRST_SYNC_PHASES[0])
+        cursor = Cursor(user=principal.user_id, target=current.snap, phase=FIRST_SYNC_PHASES[0], epoch=current.epoch)
     first = cursor.prev is None
     changes: list[PullChange] = []
     etag = catalog_etag()

@@ -1,0 +1,1 @@
+"""Backups that restore: one archive holding a pg_dump of the database and the files folder (laptop mode)."""
