@@ -15,3 +15,6 @@ ROUTES += [CatalogController, EntryController, TraineeController, AttachmentCont
 from mobile_api.review import EntryReviewController  # noqa: E402
 
 ROUTES.append(EntryReviewController)
+from mobile_api.summaries import MySummaryController, SelfAssessmentController  # noqa: E402
+
+ROUTES += [MySummaryController, SelfAssessmentController]

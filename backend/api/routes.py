@@ -22,6 +22,10 @@ from backend.api.admin_users import DevicesController, ExpertsController, UsersC
 
 ROUTES += [InstitutionsController, AgreementsController, DeploymentsController, UsersController, DevicesController,
            ExpertsController, ImportsController]
+from backend.api.appraisals import AppraisalController  # noqa: E402
+from backend.api.reports import AnnualReportController, SummaryController  # noqa: E402
+
+ROUTES += [SummaryController, AnnualReportController, AppraisalController]
 from backend.web import ROUTER as WEB_CONSOLE  # noqa: E402
 
 ROUTES.append(WEB_CONSOLE)

@@ -56,6 +56,7 @@ OPEN = {
     "sync_config": "the limits every phone is told; the same for everyone",
     "verify_document": "public by design: the unguessable code printed on a document is the key (PRODUCT.md)",
     "verify_document_page": "the HTML form of verify_document; public for the same reason",
+    "verify_document_file": "public like verify_document: says only whether the sent file is one issued under the code",
 }
 
 
@@ -73,6 +74,7 @@ class SideA:
     refused_id: str
     grant_id: str
     export: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)  # summaries and appraisals (arranged when needed)
 
     def markers(self, who: str) -> set[str]:
         """What must never come back to `who` unless they sent it themselves."""
@@ -107,6 +109,8 @@ PARAMS: dict[str, Callable[[SideA], str]] = {
     "fmt": lambda a: "pdf",
     "kind": lambda a: "institutions",
     "year": lambda a: str(TODAY.year),
+    "month": lambda a: a.reports["month"],
+    "period_start": lambda a: a.reports["period_1"],
 }
 
 Body = Callable[[SideA, Phone], Any]
@@ -248,6 +252,31 @@ ROUTES: dict[str, Route] = {
     "get_expert_stats": Route(None, 404, "expert_a", also=COLLEAGUE),
     "get_institution_stats": Route(None, 404, "supervisor_a"),
     "get_agreement_stats": Route(None, 404, "hr"),
+    # Monthly summaries: the expert writes their own; supervisors where they were that month review; HR reads.
+    "get_monthly_summary": Route(None, 404, "expert_a", also=COLLEAGUE),
+    "download_monthly_summary": Route(None, 404, "hr", also=COLLEAGUE),
+    "list_monthly_summaries": Route(None, 200, "supervisor_a", also=COLLEAGUE,
+                                    shows=lambda a: str(a.world.expert_a.id)),
+    "review_monthly_summary": Route(SUPERVISOR, 404, "supervisor_a", body=fixed({"action": "approve"})),
+    "save_monthly_summary": Route(EXPERT, 404, "expert_a", body=fixed({"narrative": "改写"}), also=NOT_AUTHOR,
+                                  path={"month": lambda a: a.reports["open_month"]}),
+    "submit_monthly_summary": Route(EXPERT, 404, "expert_a", body=fixed({"narrative": "小结"}), also=NOT_AUTHOR,
+                                    path={"month": lambda a: a.reports["open_month"]}),
+    # The annual programme report: admins and HR of the supporting hospital only.
+    "get_annual_report": Route(frozenset({"hr", "admin"}), 404, "hr", also=("supervisor_a", "expert_a")),
+    "download_annual_report": Route(frozenset({"hr", "admin"}), 404, "hr", also=("supervisor_a", "expert_a")),
+    # Appraisals of a past stay of expert_a at A: the expert signs, A's supervisor rates, home HR countersigns.
+    "list_appraisals": Route(None, 404, "supervisor_a", also=COLLEAGUE,
+                             path={"deployment_id": lambda a: a.reports["past_stay"]}),
+    "self_assess_appraisal": Route(EXPERT, 404, "expert_a", 201, also=NOT_AUTHOR,
+                                   path={"deployment_id": lambda a: a.reports["past_stay"]},
+                                   body=lambda a, _: {"period_start": a.reports["period_3"],
+                                                      "self_assessment": "自评"}),
+    "rate_appraisal": Route(SUPERVISOR, 404, "supervisor_a", body=fixed({"rating": "excellent", "comment": "好"}),
+                            path={"deployment_id": lambda a: a.reports["past_stay"],
+                                  "period_start": lambda a: a.reports["period_2"]}),
+    "countersign_appraisal": Route(frozenset({"hr"}), 404, "hr", body=fixed({"comment": "同意"}),
+                                   path={"deployment_id": lambda a: a.reports["past_stay"]}),
     # Exports: narrower than reading entries (backend/export/access.py).
     "create_export": Route(None, 404, "hr", 202, also=NOT_EXPORTER,
                            body=lambda a, _: {"expert_id": str(a.world.expert_a.id),
@@ -362,7 +391,34 @@ def urls_for(a: SideA, route: Route, where: str, path: str, params: list[dict[st
 # -- side A ---------------------------------------------------------------------------------------------
 
 
-async def arrange(client: Any, world: World, callers: set[str], *, with_export: bool) -> SideA:
+async def arrange_reports(call: Any, world: World) -> dict[str, str]:
+    """expert_a's last month summarised and submitted, and a past stay at A with three appraisal periods:
+    the first rated, the second self-assessed, the third not written yet."""
+    from backend.appraisal.states import periods
+
+    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    open_month = last_month.replace(day=1) - timedelta(days=1)
+    month, before = last_month.strftime("%Y-%m"), open_month.strftime("%Y-%m")
+    expert = world.expert_a.id
+    await call("PUT", f"/api/v1/experts/{expert}/summaries/{month}/text", json={"narrative": NOTE})
+    await call("POST", f"/api/v1/experts/{expert}/summaries/{month}/submit", json={})
+    start, end = TODAY - timedelta(days=1000), TODAY - timedelta(days=200)
+    stay = await call("POST", "/api/v1/admin/deployments", "admin", expect=201, json={
+        "expert_id": str(expert), "recipient_id": str(world.hospital_a.id), "department": "心内科",
+        "post": "clinical_expert", "starts_on": str(start), "planned_end": str(end)})
+    await call("PATCH", f"/api/v1/admin/deployments/{stay['id']}", "admin",
+               json={"actual_end": str(end), "status": "ended"})
+    p1, p2, p3 = (str(p.start) for p in periods(start, end, ended=True))
+    base = f"/api/v1/deployments/{stay['id']}/appraisals"
+    for p in (p1, p2):
+        await call("POST", f"{base}/self-assessment", expect=201, json={"period_start": p, "self_assessment": NOTE})
+    await call("POST", f"{base}/{p1}/rating", "supervisor_a", json={"rating": "qualified", "comment": NOTE})
+    return {"month": month, "open_month": before, "past_stay": stay["id"], "period_1": p1, "period_2": p2,
+            "period_3": p3}
+
+
+async def arrange(client: Any, world: World, callers: set[str], *, with_export: bool,
+                  with_reports: bool = False) -> SideA:
     """Side A, made through the public API by the people who would make it."""
     needed = callers | {"expert_a", "supervisor_a", "admin"} | ({"hr"} if with_export else set())
     phones = {who: await phone(client, getattr(world, who).username) for who in sorted(needed)}
@@ -417,8 +473,10 @@ async def arrange(client: Any, world: World, callers: set[str], *, with_export: 
         "institution_id": str(world.hospital_a.id), "month": "2020-01", "reason": "历史月份"})
     account = await call("GET", f"/api/v1/admin/users/{world.expert_a.id}", "admin")
     grant_id = next(g["id"] for g in account["roles"] if g["role"] == "expert")
+    reports = await arrange_reports(call, world) if with_reports else {}
     return SideA(world=world, phones=phones, draft=draft, submitted=submitted, approved=approved,
-                 attachment=attachment, trainee=trainee, refused_id=refused_id, grant_id=grant_id, export=export)
+                 attachment=attachment, trainee=trainee, refused_id=refused_id, grant_id=grant_id, export=export,
+                 reports=reports)
 
 
 # Every row of side A, whole, plus row counts of what an intruder could have created.
@@ -449,6 +507,9 @@ SIDE_A_STATE = {
     "row counts": "SELECT jsonb_build_array((SELECT count(*) FROM institutions), (SELECT count(*) FROM agreements), "
                   "(SELECT count(*) FROM deployments), (SELECT count(*) FROM users), "
                   "(SELECT count(*) FROM entries), (SELECT count(*) FROM trainees), (SELECT count(*) FROM exports))",
+    "summaries": "SELECT jsonb_agg(to_jsonb(t) ORDER BY t.id) FROM monthly_summaries t WHERE t.expert_id = :expert",
+    "appraisals": "SELECT jsonb_agg(to_jsonb(t) ORDER BY t.id) FROM appraisals t "
+                  "JOIN deployments d ON d.id = t.deployment_id WHERE d.expert_id = :expert",
     "audit trail": "SELECT count(*) FROM audit_events",
 }
 
@@ -531,7 +592,8 @@ async def test_no_intruder_reaches_side_a(client: Any, world: World, db: Runtime
     method, path, params = ops[operation]
     where = f"{method} {path} ({operation})"
     a = await arrange(client, world, {*callers, route.owner} - {ANONYMOUS},
-                      with_export="{export_id}" in path or "{code}" in path)
+                      with_export="{export_id}" in path or "{code}" in path,
+                      with_reports=any(k in path for k in ("/summaries", "/appraisals", "/reports/")))
     urls = urls_for(a, route, where, path, params)
     url = urls[0]
     before = await state_of(db, world)
