@@ -23,9 +23,14 @@ def _parse(argv: list[str] | None) -> tuple[ChaosOptions, str | None, Path]:
     p.add_argument("--data-dir", type=Path, default=Path("var/chaos"))
     p.add_argument("--access-token-minutes", type=int, default=1, help="short tokens expire for real mid-run")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (killed together on restarts)")
+    p.add_argument("--nodes", type=int, default=1,
+                   help="server processes on the same database behind a balancer; killed (SIGKILL) one at a time")
     a = p.parse_args(argv)
+    if a.nodes < 1 or a.phones < 1 or a.mutations < 1:
+        p.error("--nodes, --phones and --mutations must be at least 1")
     opts = ChaosOptions(phones=a.phones, mutations=a.mutations, seed=a.seed,
-                        access_token_minutes=a.access_token_minutes, work_dir=a.data_dir / "run", workers=a.workers)
+                        access_token_minutes=a.access_token_minutes, work_dir=a.data_dir / "run", workers=a.workers,
+                        nodes=a.nodes)
     return opts, a.database_url, a.data_dir
 
 

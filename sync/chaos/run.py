@@ -4,8 +4,9 @@
 
 Each phone edits offline and syncs through a transport that drops replies after the server committed, sends
 the same batch twice, goes offline for a while, and sometimes delivers a later batch before an earlier one.
-Clocks are hours off, access tokens expire mid-run, the server process is killed and restarted, and in the
-meantime another session of the same expert and a supervisor edit, approve and return the very records the
+Clocks are hours off, access tokens expire mid-run, the server process is killed and restarted (with
+several nodes on one database behind a balancer, one node at a time: `--nodes 2`), and in the meantime
+another session of the same expert and a supervisor edit, approve and return the very records the
 phones are editing. At the end `sync.chaos.checks` compares every phone with the database.
 """
 
@@ -23,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from sync.chaos.checks import ChaosResult, check_run
+from sync.chaos.cluster import BalancedTransport, Cluster
 from sync.chaos.meddler import Meddler
 from sync.chaos.world import (
     CHAOS_PASSWORD,
     ChaosPeople,
     Person,
-    ServerProcess,
     forge_expired,
     local_today,
     make_people,
@@ -37,7 +38,6 @@ from sync.client.phone import SyncClient
 from sync.client.store import ClientStore
 from sync.client.transport import (
     AuthRequired,
-    HttpTransport,
     ProtocolError,
     Reply,
     RetryLater,
@@ -62,13 +62,15 @@ class ChaosOptions:
     pull_limit: int = 100
     access_token_minutes: int | None = None
     work_dir: Path | None = None
-    workers: int = 1  # uvicorn worker processes of the server under test
+    workers: int = 1  # uvicorn worker processes of each server node
+    nodes: int = 1  # server processes on the same database, behind a balancer (sync.chaos.cluster)
+    p_other_node: float = 0.2  # chance that a request goes to another node than the phone's home node
 
 
 class ChaosTransport:
     """The network between one phone and the server, with its faults."""
 
-    def __init__(self, inner: HttpTransport, rng: random.Random, opts: ChaosOptions, stats: Counter[str]) -> None:
+    def __init__(self, inner: BalancedTransport, rng: random.Random, opts: ChaosOptions, stats: Counter[str]) -> None:
         self.inner, self.rng, self.opts, self.stats = inner, rng, opts, stats
         self.offline = False
         self.faults = True
@@ -210,13 +212,14 @@ async def settle(phone: Phone, stats: Counter[str]) -> None:
     phone.errors.append(f"did not settle: {phone.last_error}")
 
 
-async def _killer(server: ServerProcess, phones: list[Phone], opts: ChaosOptions, total: int,
+async def _killer(cluster: Cluster, phones: list[Phone], opts: ChaosOptions, total: int,
                   done: asyncio.Event) -> None:
     try:
         for fraction in opts.restarts:
             while sum(p.made for p in phones) < fraction * total:  # noqa: ASYNC110 - polling a plain counter
                 await asyncio.sleep(0.05)
-            await server.restart(downtime=0.5)
+            # One node at a time, in turn: with several, the others keep serving while it is down.
+            await cluster.restart(opts.restarts.index(fraction), downtime=0.5)
             await asyncio.sleep(0.5)  # let the phones reach the new process before it dies again
     finally:
         done.set()
@@ -227,8 +230,8 @@ async def run_chaos(opts: ChaosOptions, database_url: str) -> ChaosResult:
     work = opts.work_dir or Path(tempfile.mkdtemp(prefix="fieldlog-chaos-"))
     people: ChaosPeople = await make_people(database_url, opts.phones)
     extra = {"FIELDLOG_ACCESS_TOKEN_MINUTES": str(opts.access_token_minutes)} if opts.access_token_minutes else {}
-    server = ServerProcess(database_url, work / "server", extra_env=extra, workers=opts.workers)
-    await server.start()
+    cluster = Cluster(database_url, work, nodes=opts.nodes, workers=opts.workers, extra_env=extra)
+    await cluster.start()
     stats: Counter[str] = Counter()
     master = random.Random(opts.seed)
     phones: list[Phone] = []
@@ -237,7 +240,8 @@ async def run_chaos(opts: ChaosOptions, database_url: str) -> ChaosResult:
         for i, person in enumerate(people.experts):
             rng = random.Random(master.random())
             skew = timedelta(minutes=rng.choice([-480, -180, -45, 0, 0, 3]))
-            transport = ChaosTransport(HttpTransport(server.base_url, timeout=30), rng, opts, stats)
+            link = BalancedTransport(cluster, i, rng, stats, p_other_node=opts.p_other_node)
+            transport = ChaosTransport(link, rng, opts, stats)
             client = SyncClient(ClientStore(work / f"phone{i}.db"), transport, pull_limit=opts.pull_limit,
                                 clock=lambda skew=skew: datetime.now(UTC) + skew, reauthenticate=None)
             phone = Phone(i, person, client, transport, rng)
@@ -252,20 +256,22 @@ async def run_chaos(opts: ChaosOptions, database_url: str) -> ChaosResult:
         meddler = Meddler(database_url, people, phones, stats, rng=random.Random(opts.seed + 1))
         restarts_done = asyncio.Event()
         background = [asyncio.create_task(meddler.run(opts.meddle_every)),
-                      asyncio.create_task(_killer(server, phones, opts, opts.phones * opts.mutations, restarts_done))]
+                      asyncio.create_task(_killer(cluster, phones, opts, opts.phones * opts.mutations, restarts_done))]
         await asyncio.gather(*(drive(p, opts, stats, restarts_done) for p in phones))
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await meddler.close()
-        if server.proc is None or server.proc.poll() is not None:
-            await server.start()
+        await cluster.ensure_up()
         driven = time.monotonic() - started
         await asyncio.gather(*(settle(p, stats) for p in phones))
-        stats["server_restarts"] = server.restarts
+        stats["server_restarts"] = cluster.restarts
+        stats.update(cluster.node_stats())
+        if opts.nodes > 1:
+            stats["phones_on_several_nodes"] = sum(1 for p in phones if len(p.transport.inner.used) > 1)
         result = await check_run(database_url, phones, stats, seconds=driven)
     finally:
-        server.stop()
+        cluster.stop()
         for p in phones:
             await p.transport.inner.aclose()
             p.client.store.close()
