@@ -5,16 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.api.reports import file_response
 from backend.api.stats import today_of
 from backend.appraisal import service
 from backend.appraisal.schemas import AppraisalOut, CountersignIn, RatingIn
+from backend.audit import writer as audit
 from backend.auth.principal import Principal
 from backend.errors import FieldError, InvalidInput
+from backend.export.queries import expert_header
 from backend.http.deps import requires_role
 from backend.http.problems import problem_responses
+from backend.reports.issue import issue_appraisal
 from backend.runtime import Runtime
 
 WRITE = problem_responses(400, 401, 403, 404, 409, 415, 422)
@@ -39,6 +43,20 @@ class AppraisalController(Controller):
     async def list_all(self, deployment_id: uuid.UUID, db: AsyncSession, principal: Principal,
                        runtime: Runtime) -> list[AppraisalOut]:
         return await service.list_appraisals(db, principal, deployment_id, today_of(runtime))
+
+    @get("/{period_start:str}/files/{fmt:str}", operation_id="download_appraisal", media_type=MediaType.TEXT,
+         summary="The appraisal form (派驻期满考核鉴定表) as a signed PDF or an XLSX workbook",
+         responses=problem_responses(401, 404, 422))
+    async def download(self, deployment_id: uuid.UUID, period_start: str, fmt: str, db: AsyncSession,
+                       principal: Principal, runtime: Runtime) -> Response[bytes]:
+        appraisal = await service.get_appraisal(db, principal, deployment_id, period_start_of(period_start),
+                                                today_of(runtime))
+        expert = await expert_header(db, appraisal.expert_id)
+        assert expert is not None  # the stay's expert exists (foreign key)
+        file = await issue_appraisal(db, principal, appraisal, expert, fmt, runtime.settings)
+        await audit.record(db, principal, "appraisal.issue", "deployment", deployment_id,
+                           detail={"period_start": period_start, "format": fmt, "code": file.verification_code})
+        return file_response(file)
 
     @post("/{period_start:str}/rating", operation_id="rate_appraisal", status_code=200,
           summary="The recipient supervisor's rating (优秀 / 合格 / 不合格) with comments; freezes the figures",

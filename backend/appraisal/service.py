@@ -187,3 +187,15 @@ async def countersign(session: AsyncSession, principal: Principal, deployment_id
                        after=_state(row), institution_id=stay.home_id, role="hr",
                        detail={"rating": row.rating, "period_start": start.isoformat()})
     return await _view(session, stay, period, row, today)
+
+
+async def get_appraisal(session: AsyncSession, principal: Principal, deployment_id: uuid.UUID, start: date,
+                        today: date) -> AppraisalOut:
+    """One written appraisal of a stay in the caller's reach (404 when the period has none yet)."""
+    stay = await _stay(session, principal, deployment_id)
+    period = next((p for p in stay_periods(stay.deployment, today) if p.start == start), None)
+    row = (await session.execute(select(Appraisal).where(
+        Appraisal.deployment_id == deployment_id, Appraisal.period_start == start))).scalar_one_or_none()
+    if period is None or row is None:
+        raise NotFound("No appraisal written for this period")
+    return await _view(session, stay, period, row, today)

@@ -13,11 +13,13 @@ import msgspec
 from reportlab.platypus import Flowable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.appraisal.schemas import AppraisalOut
 from backend.auth.principal import Principal
 from backend.documents import layout, signing
 from backend.errors import FieldError, InvalidInput
 from backend.export.codes import display
-from backend.reports import issued, render_annual, render_summary
+from backend.export.content import ExpertHeader
+from backend.reports import issued, render_annual, render_appraisal, render_summary
 from backend.reports.annual import AnnualReport
 from backend.reports.issued import StatementLine
 from backend.reports.schemas import MonthlySummaryOut
@@ -82,3 +84,14 @@ async def issue_annual(session: AsyncSession, principal: Principal, report: Annu
         statement=lambda at, tz: render_annual.statement(report, at, tz),
         story=lambda at, tz: render_annual.story(report, at, tz),
         workbook=lambda code, url, at, tz: render_annual.workbook(report, code, url, at, tz))
+
+
+async def issue_appraisal(session: AsyncSession, principal: Principal, appraisal: AppraisalOut,
+                          expert: ExpertHeader, fmt: str, settings: Settings) -> IssuedFile:
+    """The appraisal form (派驻期满考核鉴定表) as a signed PDF or an XLSX workbook."""
+    return await _issue(
+        session, principal, settings, kind="appraisal", fmt=fmt, subject_id=appraisal.deployment_id,
+        title=render_appraisal.TITLE, file_stem=f"考核鉴定表-{expert.name}-{appraisal.period_start}",
+        statement=lambda at, tz: render_appraisal.statement(appraisal, expert, at, tz),
+        story=lambda at, tz: render_appraisal.story(appraisal, expert, at, tz),
+        workbook=lambda code, url, at, tz: render_appraisal.workbook(appraisal, expert, code, url, at, tz))

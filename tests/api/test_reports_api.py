@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.documents import signing
 from backend.models import IssuedReport
 from backend.runtime import Runtime
-from tests.factories import World
+from tests.factories import World, make_deployment
 from tests.pdf_checks import (
     assert_every_font_embedded,
     page_texts,
@@ -165,3 +165,32 @@ async def test_annual_report_documents_and_scope(client: Any, world: World, sess
     starts = [row[3] for row in wb["派驻人员"].iter_rows(min_row=2, values_only=True)]
     assert starts
     assert all(isinstance(s, datetime) for s in starts)
+
+
+async def test_appraisal_over_http_counts_in_the_annual_report(client: Any, world: World, session: AsyncSession,
+                                                               db: Runtime) -> None:
+    start, end = TODAY - timedelta(days=200), TODAY - timedelta(days=10)
+    dep = await make_deployment(session, world.expert_a2, world.hospital_a, agreement=world.agreement_a,
+                                starts_on=start, actual_end=end, status="ended", department="麻醉科")
+    await add_entry(session, dep, start + timedelta(days=3), "clinic", {"session": "am", "patients_first_visit": 11})
+    await session.commit()
+    base = f"/api/v1/deployments/{dep.id}/appraisals"
+    me, sup_h, hr_h = [await world.headers(client, w) for w in ("expert_a2", "supervisor_a", "hr")]
+    r = await client.post(f"{base}/self-assessment", headers=me,
+                          json={"period_start": str(start), "self_assessment": "完成麻醉科带教。"})
+    assert (r.status_code, r.json()["state"]) == (201, "self_assessed")
+    r = await client.post(f"{base}/{start}/countersign", headers=hr_h, json={})
+    assert (r.status_code, r.json()["reason"]) == (409, "countersign_not_allowed")
+    r = await client.post(f"{base}/{start}/rating", headers=sup_h, json={"rating": "excellent", "comment": "优秀"})
+    assert (r.status_code, r.json()["figures"]["approved"]["patients"]) == (200, 11)
+    r = await client.post(f"{base}/{start}/countersign", headers=hr_h, json={"comment": "同意"})
+    assert (r.status_code, r.json()["state"]) == (200, "countersigned")
+    r = await client.post(f"{base}/{start}/rating", headers=sup_h, json={"rating": "qualified", "comment": "改"})
+    assert (r.status_code, r.json()["type"]) == (409, "urn:fieldlog:problem:locked")
+    pdf = await _check_pdf(db, session, await client.get(f"{base}/{start}/files/pdf", headers=hr_h), "appraisal")
+    text = "".join(page_texts(pdf))
+    assert "派驻期满考核鉴定表" in text
+    assert "考核等级:优秀" in text
+    report = (await client.get(f"/api/v1/reports/agreements/{world.agreement_a.id}", headers=hr_h,
+                               params={"year": end.year})).json()
+    assert report["ratings"] == {"excellent": 1, "qualified": 0, "unqualified": 0, "final": 1, "in_progress": 0}

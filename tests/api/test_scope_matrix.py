@@ -277,6 +277,8 @@ ROUTES: dict[str, Route] = {
                                   "period_start": lambda a: a.reports["period_2"]}),
     "countersign_appraisal": Route(frozenset({"hr"}), 404, "hr", body=fixed({"comment": "同意"}),
                                    path={"deployment_id": lambda a: a.reports["past_stay"]}),
+    "download_appraisal": Route(None, 404, "hr", also=COLLEAGUE,
+                                path={"deployment_id": lambda a: a.reports["past_stay"]}),
     # Exports: narrower than reading entries (backend/export/access.py).
     "create_export": Route(None, 404, "hr", 202, also=NOT_EXPORTER,
                            body=lambda a, _: {"expert_id": str(a.world.expert_a.id),
