@@ -10,7 +10,8 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.export import service, verify
+from backend.export import filecheck, service, verify
+from backend.export.filecheck import FileCheck
 from backend.export.schemas import ExportCreate, ExportJob, Verification
 from backend.http.problems import problem_responses
 from backend.jobs.catalog import enqueue_export
@@ -109,3 +110,25 @@ class VerifyController(Controller):
     )
     async def json(self, code: str, db: AsyncSession) -> Verification:
         return await verify.lookup(db, code)
+
+    @post(
+        "/api/v1/verify/{code:str}/file",
+        operation_id="verify_document_file",
+        security=[],
+        status_code=200,
+        request_max_body_size=filecheck.MAX_CHECK_BYTES + 1,
+        summary="Public: is this file (the raw bytes as the body) the document issued under this code?",
+        description=(
+            "Send the file itself as the body (any content type, e.g. application/pdf or "
+            "application/octet-stream). The answer compares its SHA-256 with the files issued under the "
+            f"code. At most {filecheck.MAX_CHECK_BYTES} bytes; {filecheck.CHECKS_PER_WINDOW} checks per "
+            f"{int(filecheck.WINDOW_SECONDS)} s per address."
+        ),
+        responses=problem_responses(404, 413, 422, 429),
+    )
+    async def check_file(self, code: str, db: AsyncSession, request: Request) -> FileCheck:
+        window = request.app.state.get("verify_check_window")
+        if window is None:
+            window = request.app.state["verify_check_window"] = filecheck.CheckWindow()
+        window.admit(request.client.host if request.client else "unknown")
+        return await filecheck.check_file(db, code, request.stream())

@@ -14,18 +14,16 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 import uuid
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import func, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.export import csv, pdf, queries, xlsx
 from backend.export.content import Evidence
-from backend.export.schemas import TypeTotal, Verification
-from backend.export.service import verify_url
+from backend.export.produce import load_evidence, render, statement_of
+from backend.metrics.series import EXPORT_DURATION
 from backend.models import ExportFile, ExportJob
 from backend.settings import Settings
 
@@ -36,7 +34,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-_RENDERERS = {"pdf": pdf.render, "xlsx": xlsx.render, "csv": csv.render}
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -44,26 +41,6 @@ def file_name(evidence: Evidence, fmt: str) -> str:
     """`派驻工作量证明_张三_2025-01-01_2025-12-31.pdf`, without characters a file system refuses."""
     name = _UNSAFE_NAME.sub("_", evidence.expert.name).strip("_") or "expert"
     return f"派驻工作量证明_{name}_{evidence.date_from}_{evidence.date_to}.{fmt}"
-
-
-def statement_of(evidence: Evidence) -> Verification:
-    """What the document states, as the public verification page will show it (files added on read)."""
-    return Verification(
-        verification_code=evidence.verification_code,
-        expert_name=evidence.expert.name,
-        title=evidence.expert.title,
-        home_institution=evidence.expert.home_institution,
-        date_from=evidence.date_from,
-        date_to=evidence.date_to,
-        issued_at=evidence.issued_at,
-        totals=evidence.totals,
-        by_type=[
-            TypeTotal(activity_type=t.activity_type, label=t.label, count=t.count) for t in evidence.by_type
-        ],
-        entry_count=len(evidence.entries),
-        pending_count=evidence.pending_count,
-        files=[],
-    )
 
 
 async def _progress(
@@ -94,42 +71,6 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession], export_id: uuid
         return job
 
 
-async def load_evidence(
-    session: AsyncSession,
-    job: ExportJob,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
-) -> Evidence:
-    """Everything the document states, straight from the approved entries."""
-    args = (job.expert_id, job.date_from, job.date_to)
-    expert = await queries.expert_header(session, job.expert_id)
-    if expert is None:
-        raise LookupError(f"expert {job.expert_id} vanished")
-    deployments = await queries.deployments(session, *args)
-    totals, months = await queries.figures(session, *args)
-    by_type = await queries.type_counts(session, *args)
-    surgeries = await queries.surgery_counts(session, *args)
-    if sessionmaker is not None:
-        await _progress(sessionmaker, job.id, 30)
-    entries = await queries.entry_lines(session, *args)
-    pending = await queries.pending_count(session, *args)
-    return Evidence(
-        expert=expert,
-        date_from=job.date_from,
-        date_to=job.date_to,
-        deployments=deployments,
-        totals=totals,
-        months=months,
-        by_type=by_type,
-        surgeries=surgeries,
-        entries=entries,
-        pending_count=pending,
-        issued_at=datetime.now(UTC),
-        verification_code=job.verification_code,
-        verify_url=verify_url(settings, job.verification_code),
-    )
-
-
 async def run_export(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, export_id: uuid.UUID
 ) -> None:
@@ -152,9 +93,12 @@ async def _claimed_run(
     job = await _claim(sessionmaker, export_id)
     if job is None:
         return
+    started = time.perf_counter()
     try:
         await _run(sessionmaker, settings, job)
+        EXPORT_DURATION.labels("done").observe(time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - a background job reports its failure on the job itself
+        EXPORT_DURATION.labels("failed").observe(time.perf_counter() - started)
         log.exception("export %s failed", export_id)
         async with sessionmaker() as session, session.begin():
             await session.execute(
@@ -170,16 +114,18 @@ async def _claimed_run(
 
 
 async def _run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, job: ExportJob) -> None:
-    tz = ZoneInfo(settings.timezone)
     async with sessionmaker() as session:
-        evidence = await load_evidence(session, job, settings, sessionmaker)
+        evidence = await load_evidence(
+            session, job, settings, on_progress=lambda p: _progress(sessionmaker, job.id, p)
+        )
     if not await _progress(sessionmaker, job.id, 50):
         return
     rendered: dict[str, bytes] = {}
     step = 45 // max(len(job.formats), 1)
     for i, fmt in enumerate(job.formats):
         # Rendering is CPU work; a thread keeps the event loop answering other requests meanwhile.
-        rendered[fmt] = await asyncio.to_thread(_RENDERERS[fmt], evidence, tz)
+        # The PDF comes back signed: these are the final bytes, hashed below and never changed after.
+        rendered[fmt] = await asyncio.to_thread(render, fmt, evidence, settings)
         if not await _progress(sessionmaker, job.id, 50 + step * (i + 1)):
             return
     statement = msgspec.to_builtins(statement_of(evidence))

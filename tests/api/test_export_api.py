@@ -243,9 +243,13 @@ async def test_only_counted_entries_appear_in_csv_and_xlsx(
     assert surgery[5] == "2025-05-02 09:30"
 
     book = openpyxl.load_workbook(io.BytesIO(await download(client, world, "hr", job["id"], "xlsx")))
-    assert book.sheetnames == ["汇总", "按月", "明细"]
+    assert book.sheetnames == ["汇总", "派驻", "按月", "明细"]
     detail = list(book["明细"].iter_rows(values_only=True))
-    assert [list(r) for r in detail] == rows
+    assert list(detail[0]) == rows[0]
+    # The same entries as the CSV, typed: the date as a date, the approval time as a local date-time.
+    assert [(r[0].date().isoformat(), *r[1:5], r[5].strftime("%Y-%m-%d %H:%M"), r[6]) for r in detail[1:]] == [
+        tuple(r) for r in rows[1:]
+    ]
     months = list(book["按月"].iter_rows(values_only=True))
     assert [m[0] for m in months[1:]] == ["2025-03", "2025-04", "合计"]
     header = list(months[0])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export import queries, runner
+from backend.export import produce, queries, runner
 from backend.models import Entry, ExportFile, ExportJob
 from backend.runtime import Runtime
 from tests.factories import make_deployment
@@ -144,7 +144,7 @@ async def test_a_failing_render_leaves_the_job_failed_without_files(
     def broken(*_: Any) -> bytes:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(runner._RENDERERS, "xlsx", broken)
+    monkeypatch.setitem(produce.RENDERERS, "xlsx", broken)
     job = await queued_job(session, world, ["pdf", "xlsx"])
     await runner.run_export(db.sessionmaker, db.settings, job.id)
     await session.refresh(job)
