@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.api.reports import file_response
 from backend.api.stats import today_of
 from backend.appraisal import service
+from backend.appraisal.document import issue_appraisal
 from backend.appraisal.schemas import AppraisalOut, CountersignIn, RatingIn
 from backend.audit import writer as audit
 from backend.auth.principal import Principal
@@ -18,7 +19,6 @@ from backend.errors import FieldError, InvalidInput
 from backend.export.queries import expert_header
 from backend.http.deps import requires_role
 from backend.http.problems import problem_responses
-from backend.reports.issue import issue_appraisal
 from backend.runtime import Runtime
 
 WRITE = problem_responses(400, 401, 403, 404, 409, 415, 422)

@@ -13,13 +13,11 @@ import msgspec
 from reportlab.platypus import Flowable
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.appraisal.schemas import AppraisalOut
 from backend.auth.principal import Principal
 from backend.documents import layout, signing
 from backend.errors import FieldError, InvalidInput
 from backend.export.codes import display
-from backend.export.content import ExpertHeader
-from backend.reports import issued, render_annual, render_appraisal, render_summary
+from backend.reports import issued, render_annual, render_summary
 from backend.reports.annual import AnnualReport
 from backend.reports.issued import StatementLine
 from backend.reports.schemas import MonthlySummaryOut
@@ -43,11 +41,12 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-async def _issue(session: AsyncSession, principal: Principal, settings: Settings, *, kind: str, fmt: str,
+async def issue_document(session: AsyncSession, principal: Principal, settings: Settings, *, kind: str, fmt: str,
                  subject_id: uuid.UUID, title: str, file_stem: str,
                  statement: Callable[[datetime, ZoneInfo], list[StatementLine]],
                  story: Callable[[datetime, ZoneInfo], list[Flowable]],
                  workbook: Callable[[str, str, datetime, ZoneInfo], bytes]) -> IssuedFile:
+    """Lay out (PDF: signed, off the loop) or write (XLSX) a document under a fresh code and register it."""
     check_format(fmt)
     code, issued_at, tz = issued.new_code(), datetime.now(UTC), ZoneInfo(settings.timezone)
     url = issued.verify_url(settings, code)
@@ -67,7 +66,7 @@ async def _issue(session: AsyncSession, principal: Principal, settings: Settings
 async def issue_summary(session: AsyncSession, principal: Principal, view: MonthlySummaryOut, fmt: str,
                         settings: Settings) -> IssuedFile:
     """The monthly summary as a signed PDF or an XLSX workbook."""
-    return await _issue(
+    return await issue_document(
         session, principal, settings, kind="monthly_summary", fmt=fmt, subject_id=view.expert.id,
         title=render_summary.title_of(view), file_stem=f"月度工作小结-{view.expert.name}-{view.month}",
         statement=lambda at, tz: render_summary.statement(view, at, tz),
@@ -78,20 +77,10 @@ async def issue_summary(session: AsyncSession, principal: Principal, view: Month
 async def issue_annual(session: AsyncSession, principal: Principal, report: AnnualReport, fmt: str,
                        settings: Settings) -> IssuedFile:
     """The annual programme report as a signed PDF or an XLSX workbook."""
-    return await _issue(
+    return await issue_document(
         session, principal, settings, kind="annual_report", fmt=fmt, subject_id=report.agreement_id,
         title=render_annual.title_of(report), file_stem=f"年度帮扶工作报告-{report.recipient}-{report.year}",
         statement=lambda at, tz: render_annual.statement(report, at, tz),
         story=lambda at, tz: render_annual.story(report, at, tz),
         workbook=lambda code, url, at, tz: render_annual.workbook(report, code, url, at, tz))
 
-
-async def issue_appraisal(session: AsyncSession, principal: Principal, appraisal: AppraisalOut,
-                          expert: ExpertHeader, fmt: str, settings: Settings) -> IssuedFile:
-    """The appraisal form (派驻期满考核鉴定表) as a signed PDF or an XLSX workbook."""
-    return await _issue(
-        session, principal, settings, kind="appraisal", fmt=fmt, subject_id=appraisal.deployment_id,
-        title=render_appraisal.TITLE, file_stem=f"考核鉴定表-{expert.name}-{appraisal.period_start}",
-        statement=lambda at, tz: render_appraisal.statement(appraisal, expert, at, tz),
-        story=lambda at, tz: render_appraisal.story(appraisal, expert, at, tz),
-        workbook=lambda code, url, at, tz: render_appraisal.workbook(appraisal, expert, code, url, at, tz))

@@ -85,3 +85,17 @@ def test_ratings_are_the_three_of_the_plans() -> None:
     with pytest.raises(InvalidInput) as exc:
         check_rating("good")
     assert exc.value.errors[0].field == "rating"
+
+
+def test_reports_never_import_the_appraisal_which_builds_on_them() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "backend" / "reports"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith("backend.appraisal")]
+    assert offenders == []

@@ -1,4 +1,7 @@
-"""The appraisal form (派驻期满考核鉴定表) as a document: the period's figures and the three signed parts."""
+"""The appraisal form (派驻期满考核鉴定表) as a document: the period's figures and the three signed parts.
+
+Issued like the reports (backend.reports.issue): its own verification code, signed PDF or XLSX.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from reportlab.platypus import Flowable, Spacer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.appraisal.schemas import AppraisalOut
+from backend.auth.principal import Principal
 from backend.documents import layout
 from backend.export.content import FIGURE_LABELS, ExpertHeader, format_number
 from backend.export.tables import local_time
+from backend.reports.issue import IssuedFile, issue_document
 from backend.reports.issued import StatementLine
 from backend.reports.workbook import Book, Cell, append, fit, local
+from backend.settings import Settings
 
 TITLE = "派驻期满考核鉴定表"
 STATE_LABELS = {"self_assessed": "待受援医院考核", "rated": "待派出医院会签", "countersigned": "已会签(定稿)"}
@@ -83,3 +90,14 @@ def workbook(a: AppraisalOut, expert: ExpertHeader, code: str, url: str, issued_
     append(ws, [["工作量(已审核)", "数值"], *figures], header=True)
     fit(ws)
     return book.bytes()
+
+
+async def issue_appraisal(session: AsyncSession, principal: Principal, appraisal: AppraisalOut,
+                          expert: ExpertHeader, fmt: str, settings: Settings) -> IssuedFile:
+    """The appraisal form as a signed PDF or an XLSX workbook."""
+    return await issue_document(
+        session, principal, settings, kind="appraisal", fmt=fmt, subject_id=appraisal.deployment_id,
+        title=TITLE, file_stem=f"考核鉴定表-{expert.name}-{appraisal.period_start}",
+        statement=lambda at, tz: statement(appraisal, expert, at, tz),
+        story=lambda at, tz: story(appraisal, expert, at, tz),
+        workbook=lambda code, url, at, tz: workbook(appraisal, expert, code, url, at, tz))
