@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from backend.stats.service_time import ServiceRules
+from backend.service_time import ServiceRules
 
 
 class SettingsError(ValueError):

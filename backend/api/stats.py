@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
+from backend.service_time import ServiceRules
 from backend.stats.expert import ExpertStats, expert_stats
 from backend.stats.hospital import AgreementStats, InstitutionStats, agreement_stats, institution_stats
-from backend.stats.service_time import ServiceRules
 from backend.worklog.rules import local_today
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from backend.stats.service_time import ServiceRules
+from backend.service_time import ServiceRules
 from backend.worklog.catalog import LONG_TEXT_MAX_LENGTH, get_type
 
 # Figures of docs/statistics.md §2, in the order the documents print them.

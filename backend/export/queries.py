@@ -34,7 +34,7 @@ from backend.export.content import (
     type_label,
 )
 from backend.models import Deployment, Entry, Institution, Trainee, User
-from backend.stats.service_time import ServiceRules, Stay, service_days
+from backend.service_time import ServiceRules, Stay, service_days
 
 # When overlapping stays both have attendance on a day, the strongest status stands (as in backend.stats).
 _MARK_ORDER = {"present": 0, "travel": 1, "leave": 2, "off": 3}

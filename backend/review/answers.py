@@ -8,7 +8,7 @@ from __future__ import annotations
 from backend.errors import DomainError, Forbidden, Locked
 from backend.models import Entry
 from backend.review.schemas import Decision, DecisionResult
-from backend.review.states import Action, Actor, EntryStatus, transition
+from backend.worklog.states import Action, Actor, EntryStatus, transition
 
 
 class Refused(Exception):

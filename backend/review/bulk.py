@@ -37,9 +37,9 @@ from backend.models import Entry
 from backend.review.answers import Refused, check, refused_result
 from backend.review.corrections import apply_correction
 from backend.review.schemas import Decision, DecisionResult
-from backend.review.states import Action, EntryStatus
 from backend.stats import rollup
 from backend.worklog.service import actor_of, snapshot
+from backend.worklog.states import Action, EntryStatus
 from backend.worklog.views import month_start
 
 ROLE = "supervisor"

@@ -25,12 +25,12 @@ from backend.review.answers import result_of_error as _result_of_error
 from backend.review.changes import save_change
 from backend.review.corrections import apply_correction, validate_batch
 from backend.review.schemas import Decision, DecisionResult, DecisionResults, UnapproveRequest
-from backend.review.states import Action, EntryStatus, transition
 from backend.scope import entry_scope
 from backend.settings import Settings
 from backend.stats import rollup
 from backend.worklog.schemas import EntryOut
 from backend.worklog.service import actor_of, month_is_closed, snapshot
+from backend.worklog.states import Action, EntryStatus, transition
 from backend.worklog.views import _closed_months, entry_view, month_start
 
 log = logging.getLogger("fieldlog.review")

@@ -15,7 +15,7 @@ from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, InvalidInput, NotFound
 from backend.models import Entry, Institution, MonthClosure
 from backend.review.schemas import MonthClosureOut, MonthRequest
-from backend.review.states import EntryStatus
+from backend.worklog.states import EntryStatus
 
 
 def parse_month(raw: str) -> date:

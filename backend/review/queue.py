@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.models import Deployment, Device, Entry, User
 from backend.review.schemas import QueueGroup, QueueItem, ReviewQueue, SilentExpert
-from backend.review.states import EntryStatus
 from backend.settings import Settings
+from backend.worklog.states import EntryStatus
 
 MAX_QUEUE_ITEMS = 5000
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.audit.queries import AuditEventOut
-from backend.review.states import COMMENT_MAX_LENGTH
+from backend.worklog.states import COMMENT_MAX_LENGTH
 
 Comment = Annotated[str, msgspec.Meta(max_length=COMMENT_MAX_LENGTH)]
 MAX_DECISIONS = 500

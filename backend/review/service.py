@@ -19,7 +19,6 @@ from backend.errors import Conflict, DomainError, FieldError, InvalidInput, NotF
 from backend.models import Deployment, Entry, EntryVersion
 from backend.review.changes import save_change
 from backend.review.schemas import EntryHistory, VersionOut
-from backend.review.states import ALLOWED, Action, EntryStatus
 from backend.scope import entry_scope
 from backend.settings import Settings
 from backend.worklog.schemas import EntryCreate, EntryOut
@@ -33,6 +32,7 @@ from backend.worklog.service import (
     snapshot,
     stale,
 )
+from backend.worklog.states import ALLOWED, Action, EntryStatus
 from backend.worklog.views import entry_view, entry_views
 
 

@@ -10,7 +10,7 @@ from datetime import date
 import msgspec
 
 from backend import vocab
-from backend.stats.service_time import ONE_DAY, merge_spans
+from backend.service_time import ONE_DAY, merge_spans
 
 LEADER_POSTS = frozenset(vocab.LEADER_POSTS)
 DEFAULT_MIN_CONTINUOUS_MONTHS = 6

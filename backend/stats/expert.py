@@ -18,9 +18,9 @@ from backend.auth.principal import Principal
 from backend.errors import FieldError, InvalidInput, NotFound
 from backend.models import Deployment, User
 from backend.scope import expert_scope
+from backend.service_time import MonthDays, ServiceRules, Stay, iter_days, merge_spans, service_days
 from backend.stats.figures import Figures, Pending, figures_from
 from backend.stats.metrics import month_of
-from backend.stats.service_time import MonthDays, ServiceRules, Stay, iter_days, merge_spans, service_days
 
 # When overlapping deployments both have attendance on a day, the strongest status stands for the day.
 _MARK_ORDER = {"present": 0, "travel": 1, "leave": 2, "off": 3}

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.errors import FieldError, InvalidInput, NotFound
 from backend.models import Agreement, AgreementTarget, Deployment, Institution, User
+from backend.service_time import merge_spans
 from backend.stats.coverage import (
     DEFAULT_MIN_CONTINUOUS_MONTHS,
     TARGETS,
@@ -32,7 +33,6 @@ from backend.stats.coverage import (
     targets_table,
 )
 from backend.stats.figures import Figures, Pending, figures_from
-from backend.stats.service_time import merge_spans
 
 
 class RecipientYear(msgspec.Struct, kw_only=True):

@@ -23,7 +23,6 @@ from backend.audit.chain import canonical_json
 from backend.auth.principal import Principal
 from backend.errors import Conflict, FieldError, InvalidInput, Locked, NotFound
 from backend.models import Deployment, Entry, EntryAttachment, EntryVersion, Institution, MonthClosure, User
-from backend.review.states import Action, Actor, EntryStatus, transition
 from backend.scope import entry_scope
 from backend.settings import Settings
 from backend.worklog.catalog import get_type
@@ -38,6 +37,7 @@ from backend.worklog.rules import (
     local_today,
 )
 from backend.worklog.schemas import EntryCreate, EntryOut, EntryPatch
+from backend.worklog.states import Action, Actor, EntryStatus, transition
 from backend.worklog.trainees import trainees_at
 from backend.worklog.validation import validate_fields
 from backend.worklog.views import entry_view, month_start

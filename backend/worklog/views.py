@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.errors import FieldError, InvalidInput
 from backend.models import Attachment, Deployment, Entry, EntryAttachment, Institution, MonthClosure
-from backend.review.states import EntryStatus, lock_reason
 from backend.scope import entry_scope
 from backend.worklog.rules import local_today
 from backend.worklog.schemas import EntryOut, EntryPage
+from backend.worklog.states import EntryStatus, lock_reason
 
 
 def month_start(day: date) -> date:

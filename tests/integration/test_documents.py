@@ -21,7 +21,7 @@ from backend.export.codes import display, new_code
 from backend.export.content import Evidence
 from backend.models import Entry, ExportJob
 from backend.runtime import Runtime
-from backend.stats.service_time import ServiceRules
+from backend.service_time import ServiceRules
 from tests.factories import make_deployment
 from tests.pdf_checks import (
     assert_every_font_embedded,

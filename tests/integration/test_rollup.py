@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.models import StatRollup
 from backend.models.stats import StatDay, StatTrainee
+from backend.service_time import ServiceRules
 from backend.stats import recompute
 from backend.stats.expert import expert_stats
-from backend.stats.service_time import ServiceRules
 from tests.factories import World, make_deployment
 from tests.stats_helpers import add_entry, approve, approve_revision, unapprove
 

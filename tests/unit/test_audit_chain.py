@@ -24,7 +24,7 @@ from backend.audit.chain import (
     seal,
     verify_chain,
 )
-from backend.review.states import EntryStatus
+from backend.worklog.states import EntryStatus
 
 ACTOR_ID = UUID("00000000-0000-0000-0000-0000000000b1")
 ENTRY_ID = UUID("00000000-0000-0000-0000-0000000000c1")

@@ -129,3 +129,26 @@ def test_nothing_imports_the_chaos_command() -> None:
     offenders = [f"{path.relative_to(ROOT)}" for top in (*PRODUCT, "tests") for path in (ROOT / top).rglob("*.py")
                  if any(n.startswith("sync.chaos.__main__") for n in imported_modules(path))]
     assert offenders == []
+
+
+FLOORS = [  # the house from the bottom up (issue 12); a module imports its own floor and those below, never above
+    ("backend.errors", "backend.settings", "backend.service_time", "backend.vocab"),
+    ("backend.stats", "backend.audit"),
+    ("backend.worklog",),
+    ("backend.review",),
+]
+
+
+def test_the_lower_floors_never_import_the_higher_ones() -> None:
+    """Settings and the rules next to them import no feature; statistics and audit import neither the work log
+    nor review; the work log (entries and their state machine) never imports review, which builds on it."""
+    offenders = []
+    for level, floor in enumerate(FLOORS):
+        above = [p for higher in FLOORS[level + 1:] for p in higher]
+        for prefix in floor:
+            base = ROOT.joinpath(*prefix.split("."))
+            paths = list(base.rglob("*.py")) if base.is_dir() else [base.with_suffix(".py")]
+            for path in paths:
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in imported_modules(path)
+                              if any(n == a or n.startswith(a + ".") for a in above)]
+    assert offenders == []

@@ -21,7 +21,7 @@ from backend.notifications.rules.digests import (
 )
 from backend.notifications.rules.experts import ExpertActivity, ReturnedWork, returned_notices, silent_notices
 from backend.notifications.rules.schedule import DEFAULTS, RuleSettings, due, period_of, working_days_between
-from backend.stats.service_time import ServiceResult
+from backend.service_time import ServiceResult
 
 INST = uuid.uuid4()
 

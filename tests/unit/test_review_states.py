@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from backend.errors import Conflict, DomainError, Forbidden, InvalidInput, Locked
-from backend.review.states import (
+from backend.worklog.states import (
     ALLOWED,
     ALLOWED_BY,
     COMMENT_MAX_LENGTH,

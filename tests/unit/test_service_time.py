@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from backend.stats.service_time import (
+from backend.service_time import (
     MonthDays,
     ServiceRules,
     Stay,

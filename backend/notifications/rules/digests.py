@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from backend.notifications.channels.base import Message
 from backend.notifications.rules.schedule import Notice, RuleSettings, local, period_of
-from backend.stats.service_time import ServiceResult
+from backend.service_time import ServiceResult
 
 MAX_LINES = 8  # a robot message stays short: the rest is "等 N 人" and the link
 
