@@ -13,17 +13,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.metrics.series import record_pull, record_reset
-from backend.models import Entry
 from backend.settings import Settings
 from backend.worklog.catalog import CATALOG_VERSION, catalog_etag
 from sync.server import records
 from sync.server.cursor import Cursor, CursorError, decode_cursor, encode_cursor, snapshot_bounds
 from sync.server.protocol import PROTOCOL, PullChange, PullResponse
+from sync.server.pull_entries import entries_by_id, entry_page
 
 PULL_PAGE_MAX = 500
 FIRST_SYNC_PHASES = ("deployments", "entries", "mutations")
@@ -88,12 +88,7 @@ async def _first_sync_page(session: AsyncSession, principal: Principal, cursor: 
     if cursor.phase == "deployments":
         found = await records.deployment_changes(session, principal, None, grace, after=after, limit=room)
     elif cursor.phase == "entries":
-        query = select(Entry).where(records.pull_scope(principal), Entry.deleted_at.is_(None))
-        if after:
-            query = query.where(Entry.id > uuid.UUID(after))
-        rows = [e.id for e in (await session.execute(query.order_by(Entry.id).limit(room))).scalars()]
-        changes = await records.entry_changes(session, principal, rows, grace)
-        return [changes[str(i)] for i in rows if str(i) in changes]
+        return await entry_page(session, principal, after, room, grace)
     else:
         found = await records.mutation_changes(session, principal, None, after=after, limit=room)
     return list(found.values())
@@ -119,7 +114,7 @@ async def _window_page(session: AsyncSession, principal: Principal, cursor: Curs
     loaded: dict[tuple[str, str], PullChange] = {}
     entry_ids = [uuid.UUID(i) for i in by_kind.get("entry", [])]
     dep_ids = [uuid.UUID(i) for i in by_kind.get("deployment", [])]
-    for rid, change in (await records.entry_changes(session, principal, entry_ids, grace)).items():
+    for rid, change in (await entries_by_id(session, principal, entry_ids, grace)).items():
         loaded["entry", rid] = change
     for rid, change in (await records.deployment_changes(session, principal, dep_ids, grace)).items():
         loaded["deployment", rid] = change
