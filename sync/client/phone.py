@@ -26,7 +26,7 @@ from typing import Any
 from sync.client.connection import Connection, SyncReport
 from sync.client.pull import pull_all
 from sync.client.push import push_outbox, send_batch
-from sync.client.store import LocalRecord, OutboxItem, apply_local
+from sync.client.records import LocalRecord, OutboxItem, apply_local
 
 
 class SyncClient(Connection):

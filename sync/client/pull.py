@@ -14,7 +14,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sync.client.push import push_outbox
-from sync.client.store import ClientStore, LocalRecord
+from sync.client.records import LocalRecord
+from sync.client.store import ClientStore
 from sync.client.transport import ProtocolError
 
 if TYPE_CHECKING:

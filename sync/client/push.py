@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sync.client.store import OutboxItem
+from sync.client.records import OutboxItem
 from sync.client.transport import EnvelopeError, ProtocolError, gzip_json
 
 if TYPE_CHECKING:

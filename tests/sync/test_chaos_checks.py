@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sync.chaos.checks import entry_differences
-from sync.client.store import LocalRecord
+from sync.client.records import LocalRecord
 
 DEPLOYMENT = uuid.uuid4()
 
