@@ -33,6 +33,15 @@ async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 async def synced(page: Page, *, pending: int = 0, within_ms: int = 15_000) -> None:
     """Wait until no sync runs and the outbox holds `pending` mutations."""
+    try:
+        await _synced(page, pending, within_ms)
+    except Exception as exc:
+        line = page.locator("#sync-state")
+        state = await line.evaluate("el => ({...el.dataset, text: el.textContent})")
+        raise AssertionError(f"sync state never reached pending={pending}: {state}") from exc
+
+
+async def _synced(page: Page, pending: int, within_ms: int) -> None:
     await page.wait_for_function(
         "(n) => { const s = document.getElementById('sync-state'); return s.dataset.running === 'false' "
         "&& s.dataset.pending === String(n); }", arg=pending, timeout=within_ms)

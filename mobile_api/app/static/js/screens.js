@@ -45,6 +45,12 @@ export async function editor({typeKey, recordId = null, quick = false, revisionO
   const source = revisionOf ? await getOne('records', revisionOf) : null;
   const type = typeOf(cat, rec?.data.activity_type || source?.data.activity_type || typeKey);
   if (!type) return mount(app.root, h('p', {class: 'card'}, '目录尚未下载：请先联网同步一次。'));
+  if (rec && !editable(rec) && !(rec.state === 'rejected' && !rec.server_data)) {
+    const why = rec.data.status === 'approved' ? '已通过审核的记录不能修改：请在「本周」发起更正。'
+      : rec.data.locked ? '这条记录已锁定，不能修改。' : '这条记录正在审核中，不能修改。';
+    return mount(app.root, h('section', {class: 'card not-editable'}, h('p', {}, why),
+      h('button', {type: 'button', onclick: () => app.go('#/week')}, '返回本周')));
+  }
   const deployment = await currentDeployment();
   const errs = rec ? (await issues()).filter((i) => i.record_id === rec.id && !i.dismissed && i.outcome === 'rejected')
     .flatMap((i) => i.errors || []) : [];
