@@ -16,6 +16,9 @@ ROUTES += [ReviewController, EntryHistoryController, AuditController, MonthsCont
 from backend.api.exports import ExportController, VerifyController  # noqa: E402
 
 ROUTES += [ExportController, VerifyController]
+from backend.api.rounds import RoundsController  # noqa: E402
+
+ROUTES.append(RoundsController)
 from backend.api.admin import AgreementsController, DeploymentsController, InstitutionsController  # noqa: E402
 from backend.api.admin_imports import ImportsController  # noqa: E402
 from backend.api.admin_users import DevicesController, ExpertsController, UsersController  # noqa: E402

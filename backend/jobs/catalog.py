@@ -16,6 +16,7 @@ from backend.jobs.registry import Job, JobContext, Periodic, Registry, daily, ho
 log = logging.getLogger("fieldlog.jobs")
 
 EXPORT = "export.render"
+ROUND = "export.round"
 HORIZON = "sync.horizon_purge"
 NOTIFY_TICK = "notify.tick"
 NOTIFY_DELIVER = "notify.deliver"
@@ -32,6 +33,12 @@ async def _export(ctx: JobContext, payload: dict[str, Any]) -> None:
     from backend.export.runner import run_export
 
     await run_export(ctx.runtime.sessionmaker, ctx.runtime.settings, uuid.UUID(payload["export_id"]))
+
+
+async def _round(ctx: JobContext, payload: dict[str, Any]) -> None:
+    from backend.export.round_job import run_job
+
+    await run_job(ctx, payload)
 
 
 def horizon_job(purge_tombstones: Purge, purge_answers: Purge) -> Job:
@@ -54,6 +61,7 @@ def core_jobs() -> list[Job]:
 
     return [
         Job(EXPORT, _export, max_attempts=3),
+        Job(ROUND, _round, max_attempts=3),  # HR's promotion round (backend/export/rounds.py)
         Job(NOTIFY_TICK, tick, max_attempts=3, concurrency=1),
         Job(NOTIFY_DELIVER, deliver, max_attempts=8, first_retry=timedelta(seconds=30)),
     ]

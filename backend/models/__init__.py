@@ -13,7 +13,7 @@ from backend.models.core import (
     RoleGrant,
     User,
 )
-from backend.models.export import ExportFile, ExportJob
+from backend.models.export import ExportFile, ExportJob, PromotionRound
 from backend.models.notify import NotifyChannel, NotifyDelivery, NotifyPreference, NotifyRuleSetting  # noqa: F401
 from backend.models.reports import Appraisal, IssuedReport, MonthlySummary
 from backend.models.stats import StatRollup
@@ -37,6 +37,7 @@ __all__ = [
     "Institution",
     "LoginAttempt",
     "MonthClosure",
+    "PromotionRound",
     "RefreshToken",
     "RoleGrant",
     "StatRollup",

@@ -59,6 +59,39 @@ class ExportJob(Base):
     # Touched at every progress step; a queued/running job not touched for a while died with its process.
     updated_at: Mapped[datetime] = now_column()
     finished_at: Mapped[datetime | None]
+    # Set when the export is one expert's document in HR's promotion round.
+    round_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("promotion_rounds.id", ondelete="SET NULL"), index=True
+    )
+
+
+class PromotionRound(Base):
+    """HR's promotion round: every expert of one home hospital over one period, as one ZIP in storage."""
+
+    __tablename__ = "promotion_rounds"
+    __table_args__ = (
+        enum_check("status", EXPORT_STATUSES),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        CheckConstraint("date_to >= date_from", name="period"),
+        Index("ix_promotion_rounds_institution_id_created_at", "institution_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'queued'"))
+    progress: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    experts_total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    experts_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    storage_key: Mapped[str | None] = mapped_column(String(300))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
+    finished_at: Mapped[datetime | None]
 
 
 class ExportFile(Base):

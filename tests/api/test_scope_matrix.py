@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import text
 
+from backend.jobs.worker import drain_database
 from backend.runtime import Runtime
 from tests.api.test_entries import entry_body
 from tests.factories import World
@@ -74,6 +75,7 @@ class SideA:
     refused_id: str
     grant_id: str
     export: dict[str, Any] = field(default_factory=dict)
+    promotion_round: dict[str, Any] = field(default_factory=dict)  # HR's round of A's home hospital, done
     reports: dict[str, str] = field(default_factory=dict)  # summaries and appraisals (arranged when needed)
 
     def markers(self, who: str) -> set[str]:
@@ -103,6 +105,7 @@ PARAMS: dict[str, Callable[[SideA], str]] = {
     "agreement_id": lambda a: str(a.world.agreement_a.id),
     "deployment_id": lambda a: str(a.world.deployment_a.id),
     "export_id": lambda a: a.export["id"],
+    "round_id": lambda a: a.promotion_round["id"],
     "code": lambda a: a.export["verification_code"],
     "grant_id": lambda a: a.grant_id,
     "device_id": lambda a: a.phones["expert_a"].device_id,
@@ -285,6 +288,11 @@ ROUTES: dict[str, Route] = {
                                               "date_from": str(TODAY - timedelta(days=60)), "date_to": str(TODAY)}),
     "get_export": Route(None, 404, "hr", also=NOT_EXPORTER),
     "download_export_file": Route(None, 404, "expert_a", also=NOT_EXPORTER),
+    # HR's promotion round: HR of the home hospital (and admins) only; another hospital's HR finds nothing.
+    "create_promotion_round": Route(frozenset({"hr", "admin"}), 404, "hr", 202, body=lambda a, _: {
+        "institution_id": str(a.world.home.id), "date_from": str(TODAY - timedelta(days=60)), "date_to": str(TODAY)}),
+    "get_promotion_round": Route(None, 404, "hr", also=NOT_EXPORTER + ("expert_a",)),
+    "download_promotion_round": Route(None, 404, "hr", also=NOT_EXPORTER + ("expert_a",)),
     # Attachments: uploading is the owner's; the file is also for whoever may read an entry naming it.
     "get_attachment": Route(None, 404, "expert_a", also=NOT_OWNER),
     "get_upload_offset": Route(None, 404, "expert_a", also=NOT_OWNER),
@@ -420,9 +428,9 @@ async def arrange_reports(call: Any, world: World) -> dict[str, str]:
 
 
 async def arrange(client: Any, world: World, callers: set[str], *, with_export: bool,
-                  with_reports: bool = False) -> SideA:
+                  with_reports: bool = False, with_round: bool = False) -> SideA:
     """Side A, made through the public API by the people who would make it."""
-    needed = callers | {"expert_a", "supervisor_a", "admin"} | ({"hr"} if with_export else set())
+    needed = callers | {"expert_a", "supervisor_a", "admin"} | ({"hr"} if with_export or with_round else set())
     phones = {who: await phone(client, getattr(world, who).username) for who in sorted(needed)}
 
     async def call(method: str, url: str, who: str = "expert_a", expect: int = 200, **kw: Any) -> Any:
@@ -466,6 +474,15 @@ async def arrange(client: Any, world: World, callers: set[str], *, with_export: 
         export = await call("GET", f"/api/v1/exports/{job['id']}", "hr")
         assert export["status"] == "done", export
 
+    promotion_round: dict[str, Any] = {}
+    if with_round:
+        started = await call("POST", "/api/v1/exports/rounds", "hr", expect=202, json={
+            "date_from": str(TODAY - timedelta(days=30)), "date_to": str(TODAY)})
+        runtime = client.app.state["runtime"]
+        await drain_database(runtime.settings, runtime.database_url)
+        promotion_round = await call("GET", f"/api/v1/exports/rounds/{started['id']}", "hr")
+        assert promotion_round["status"] == "done", promotion_round
+
     # A stay at hospital B that never happened: the admin planned it and cancelled it.
     planned = await call("POST", "/api/v1/admin/deployments", "admin", expect=201, json={
         "expert_id": str(world.expert_a.id), "recipient_id": str(world.hospital_b.id), "department": "普外科",
@@ -478,7 +495,7 @@ async def arrange(client: Any, world: World, callers: set[str], *, with_export: 
     reports = await arrange_reports(call, world) if with_reports else {}
     return SideA(world=world, phones=phones, draft=draft, submitted=submitted, approved=approved,
                  attachment=attachment, trainee=trainee, refused_id=refused_id, grant_id=grant_id, export=export,
-                 reports=reports)
+                 reports=reports, promotion_round=promotion_round)
 
 
 # Every row of side A, whole, plus row counts of what an intruder could have created.
@@ -595,7 +612,8 @@ async def test_no_intruder_reaches_side_a(client: Any, world: World, db: Runtime
     where = f"{method} {path} ({operation})"
     a = await arrange(client, world, {*callers, route.owner} - {ANONYMOUS},
                       with_export="{export_id}" in path or "{code}" in path,
-                      with_reports=any(k in path for k in ("/summaries", "/appraisals", "/reports/")))
+                      with_reports=any(k in path for k in ("/summaries", "/appraisals", "/reports/")),
+                      with_round="{round_id}" in path)
     urls = urls_for(a, route, where, path, params)
     url = urls[0]
     before = await state_of(db, world)
