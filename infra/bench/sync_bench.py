@@ -5,8 +5,10 @@
 Prints: push throughput (entries/s) with batches of 1, 20 and 200 from 50 concurrent devices pushing
 back-to-back (saturation: latency there is queueing, 50 / throughput), p50/p95 push latency, the latency of
 20-entry pushes from the same 50 devices each pushing once a second (and twice), first-sync time of a phone holding 5,000 records, incremental pull latency (<= 100 changes),
-bytes on the wire per entry with and without gzip, and the raw asyncpg insert rate of the same rows
-(INSERT ... SELECT FROM unnest ... ON CONFLICT DO NOTHING) measured in the same run, with the ratio.
+50 clients pulling at once (each fetching the <= 100 changes made for it since its last pull: p50/p95, req/s)
+next to the one-client figure, bytes on the wire per entry with and without gzip, and two raw asyncpg
+baselines measured in the same run, with the push's ratio to each: the entry row alone, and the four rows a
+push writes per entry (entries, entry_versions, sync_feed, sync_mutations), set-based in one statement per batch.
 Request bodies are built before the clock starts, so the figures are the server's, not this script's.
 """
 
@@ -249,6 +251,90 @@ async def raw_insert_rate(url: str, people: list[Person], institution_id: uuid.U
     return len(batches) * batch / elapsed
 
 
+async def raw_four_row_rate(url: str, people: list[Person], rows: int, batch: int, rng: random.Random) -> float:
+    """The same rows a push writes per entry, through asyncpg from 10 connections, one statement per batch:
+    the entry, its first version, its feed row and the stored answer of its mutation."""
+    pool = await asyncpg.create_pool(plain_url(url), min_size=10, max_size=10)
+    owner = people[0]
+    sql = """
+    WITH ins AS (
+        INSERT INTO entries (id, expert_id, deployment_id, institution_id, work_date, activity_type, fields, note,
+                             status, version, content_hash, device_id, device_time, created_at, updated_at)
+        SELECT i, $2, $3, d.recipient_id, w, 'clinic', CAST(f AS jsonb), n, 'draft', 1, h, $1, now(), now(), now()
+        FROM unnest($4::uuid[], $5::date[], $6::text[], $7::text[], $8::text[]) AS t(i, w, f, n, h)
+        JOIN deployments d ON d.id = $3
+        ON CONFLICT DO NOTHING RETURNING id
+    ), versions AS (
+        INSERT INTO entry_versions (entry_id, version, snapshot, changed_by, change, changed_at)
+        SELECT t.i, 1, CAST(t.s AS jsonb), $2, 'create', now() FROM unnest($4::uuid[], $9::text[]) AS t(i, s)
+        JOIN ins ON ins.id = t.i
+    ), feed AS (
+        INSERT INTO sync_feed (user_id, kind, record_id, xid, op, changed_at)
+        SELECT $2, 'entry', ins.id::text, pg_current_xact_id()::text::bigint, 'upsert', now() FROM ins
+        ON CONFLICT (user_id, kind, record_id) DO UPDATE SET xid = EXCLUDED.xid, op = EXCLUDED.op,
+                                                             changed_at = EXCLUDED.changed_at
+    )
+    INSERT INTO sync_mutations (device_id, seq, user_id, request_id, kind, record_id, outcome, result, payload,
+                                quarantined, created_at)
+    SELECT $1, s, $2, 'raw-bench', 'create', i, 'applied', CAST(r AS jsonb), NULL, false, now()
+    FROM unnest($4::uuid[], $10::bigint[], $11::text[]) AS t(i, s, r)
+    """
+    devices = [f"raw4-{k}-{uuid.uuid4().hex[:8]}" for k in range(10)]
+    async with pool.acquire() as conn:
+        await conn.executemany("INSERT INTO devices (id, user_id, registered_at) VALUES ($1, $2, now())",
+                               [(d, owner.user_id) for d in devices])
+    queue: list[tuple[Any, ...]] = []
+    for b in range(rows // batch):
+        device = devices[b % len(devices)]
+        es = [entry(owner, rng) for _ in range(batch)]
+        ids = [uuid.uuid4() for _ in es]
+        seqs = [b * batch + k + 1 for k in range(batch)]
+        queue.append((device, owner.user_id, owner.deployment_id, ids, [date.fromisoformat(e["work_date"]) for e in es],
+                      [json.dumps(e["fields"]) for e in es], [e["note"] for e in es],
+                      [hashlib.sha256(json.dumps(e).encode()).hexdigest() for e in es],
+                      [json.dumps(e, ensure_ascii=False) for e in es], seqs,
+                      [json.dumps({"seq": s, "record_id": str(i), "outcome": "applied", "version": 1})
+                       for s, i in zip(seqs, ids, strict=True)]))
+
+    async def worker() -> None:
+        async with pool.acquire() as conn:
+            while queue:
+                await conn.execute(sql, *queue.pop())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(10)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return (rows // batch) * batch / elapsed
+
+
+async def many_pulling(http: Wire, devices: list[Device], rounds: int, rng: random.Random
+                       ) -> tuple[list[float], int, float]:
+    """Every device pulls at once, each its own <= 100 new changes; returns (latencies, requests, seconds)."""
+    cursors = {}
+    for device in devices:  # first syncs, not measured
+        _, _, cursors[device.device_id] = await pull_all(http, device.token, None)
+    latencies: list[float] = []
+    requests, busy = 0, 0.0
+    for _ in range(rounds):
+        for device in devices:  # the changes each will fetch, written before the clock starts
+            rid, body, _ = device.body([entry(device.person, rng) for _ in range(rng.randint(1, 100))])
+            await push(http, device, rid, body)
+
+        async def one(device: Device) -> None:
+            nonlocal requests
+            started = time.perf_counter()
+            got, _, cursors[device.device_id] = await pull_all(http, device.token, cursors[device.device_id])
+            latencies.append(time.perf_counter() - started)
+            requests += 1
+            assert 1 <= got <= 100, got
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(d) for d in devices))
+        busy += time.perf_counter() - started
+    return latencies, requests, busy
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -290,7 +376,7 @@ async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> N
             n, wire, cursor = await pull_all(http, reader.token, None)
             first = time.perf_counter() - started
             out.append(f"first sync of a phone with 5,000 records: {first:.2f} s ({n} changes, "
-                       f"{wire / 1e6:.2f} MB on the wire gzipped, {wire / max(n, 1):.0f} B/change)")
+                       f"{wire / 1e6:.2f} MB on the wire gzipped, {wire / max(n, 1):.0f} B/change; target < 0.6 s)")
             # Incremental pulls of <= 100 changes each.
             lats: list[float] = []
             for _ in range(15 if quick else 50):
@@ -301,7 +387,11 @@ async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> N
                 got, _, cursor = await pull_all(http, reader.token, cursor)
                 lats.append(time.perf_counter() - started)
                 assert got == k, (got, k)
-            out.append(f"incremental pull (1-100 changes): p50 {pct(lats, .5):.1f} ms  p95 {pct(lats, .95):.1f} ms")
+            out.append(f"incremental pull (1-100 changes), 1 client: p50 {pct(lats, .5):.1f} ms  "
+                       f"p95 {pct(lats, .95):.1f} ms  ({len(lats)} pulls; target p95 < 10 ms)")
+            lats, pulls, busy = await many_pulling(http, list(devices), 3 if quick else 8, rng)
+            out.append(f"incremental pull (1-100 changes), {DEVICES} clients at once: p50 {pct(lats, .5):.1f} ms  "
+                       f"p95 {pct(lats, .95):.1f} ms  {pulls / busy:.0f} req/s  ({pulls} pulls; target p95 < 250 ms)")
             # Bytes on the wire per entry: request bodies of the sizes a phone sends, and the real replies.
             for size in (1, 5, 20):
                 entries = [entry(owner, rng) for _ in range(size)]
@@ -314,7 +404,11 @@ async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> N
                            f"{len(ref_zipped) / size:.0f} B gzip)")
         raw_rate = await raw_insert_rate(url, people, world.institution_id, 20000 if quick else 60000, 200, rng)
         out.append(f"raw asyncpg INSERT ... SELECT FROM unnest (200-row batches, 10 connections): {raw_rate:8.0f} rows/s")
-        out.append(f"push with 200-entry batches = {rates[200] / raw_rate:.1%} of the raw insert rate (target >= 25%)")
+        out.append(f"push with 200-entry batches = {rates[200] / raw_rate:.1%} of the raw entry-row rate (target >= 25%)")
+        four = await raw_four_row_rate(url, people, 20000 if quick else 60000, 200, rng)
+        out.append(f"raw asyncpg, the push's four rows per entry (entries, entry_versions, sync_feed, sync_mutations; "
+                   f"200 per statement, 10 connections): {four:8.0f} entries/s")
+        out.append(f"push with 200-entry batches = {rates[200] / four:.1%} of the raw four-row rate (target >= 50%)")
     finally:
         server.stop()
     out.append(f"load average at end: {load_average()}")
