@@ -9,6 +9,7 @@ import {reviewPage} from './pages/review.js';
 import {entryPage} from './pages/entry.js';
 import {expertsPage, expertPage} from './pages/experts.js';
 import {exportPage} from './pages/exports.js';
+import {roundsPage, roundPage} from './pages/rounds.js';
 import {devicesPage} from './pages/devices.js';
 import {adminPage} from './pages/admin.js';
 import {monthsPage} from './pages/months.js';
@@ -22,6 +23,7 @@ const who = document.getElementById('who');
 const MENU = [
   ['#/review', '审核队列 Review', ['supervisor']],
   ['#/experts', '专家 Experts', ['supervisor', 'hr', 'admin']],
+  ['#/rounds', '晋升材料 Promotion round', ['hr', 'admin']],
   ['#/devices', '同步状态 Sync', ['supervisor', 'admin']],
   ['#/admin/institutions', '机构 Institutions', ['admin']],
   ['#/admin/agreements', '帮扶协议 Agreements', ['admin']],
@@ -37,6 +39,8 @@ const ROUTES = [
   [/^#\/experts$/, expertsPage],
   [/^#\/experts\/([0-9a-f-]{36})$/, expertPage],
   [/^#\/exports\/([0-9a-f-]{36})$/, exportPage],
+  [/^#\/rounds$/, roundsPage],
+  [/^#\/rounds\/([0-9a-f-]{36})$/, roundPage],
   [/^#\/devices$/, devicesPage],
   [/^#\/admin\/(institutions|agreements|deployments|users)$/, adminPage],
   [/^#\/admin\/months$/, monthsPage],
