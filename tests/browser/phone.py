@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from playwright.async_api import Page
@@ -48,8 +49,16 @@ async def _synced(page: Page, pending: int, within_ms: int) -> None:
 
 
 async def sync_now(page: Page, *, pending: int = 0) -> None:
-    await page.click("#sync-now")
-    await synced(page, pending=pending)
+    await after_sync(page, page.click("#sync-now"), pending=pending)
+
+
+async def after_sync(page: Page, action: Awaitable[Any], *, pending: int = 0, within_ms: int = 15_000) -> None:
+    """Do something that starts a sync (a tap, a save) and wait until a sync that began after it has finished."""
+    runs = int(await page.locator("#sync-state").get_attribute("data-runs") or "0")
+    await action
+    await page.wait_for_function("(n) => Number(document.getElementById('sync-state').dataset.runs) > n", arg=runs,
+                                 timeout=within_ms)
+    await synced(page, pending=pending, within_ms=within_ms)
 
 
 async def rows(runtime: Runtime, sql: str, **params: Any) -> list[dict[str, Any]]:

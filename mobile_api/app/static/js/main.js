@@ -34,6 +34,7 @@ function renderState(s) {
   line.dataset.pending = String(s.pending);
   line.dataset.photos = String(s.photosWaiting);
   line.dataset.running = String(s.running);
+  line.dataset.runs = String(s.runs);
   line.dataset.error = problem ? 'true' : 'false';
   line.classList.toggle('bad', Boolean(problem));
   document.body.classList.toggle('needs-login', s.needsLogin);

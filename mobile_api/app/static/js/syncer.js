@@ -10,7 +10,7 @@ import {pullAll, pushOutbox} from './sync.js';
 const TIMER_MS = 60_000;
 
 export const state = {running: false, lastSuccess: null, error: null, pending: 0, photosWaiting: 0,
-                      needsLogin: false, retryAt: null, photoError: null};
+                      needsLogin: false, retryAt: null, photoError: null, runs: 0};
 const listeners = new Set();
 let again = false;
 let retryTimer = null;
@@ -99,6 +99,7 @@ export async function syncNow() {
     }
   } finally {
     state.running = false;
+    state.runs += 1;
     await refreshCounts();
   }
 }
