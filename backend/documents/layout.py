@@ -112,7 +112,11 @@ def _draw_frame(canvas: Canvas, frame: PageFrame, page: int, total: int) -> None
     canvas.line(MARGIN, top - 2 * mm, PAGE_WIDTH - MARGIN, top - 2 * mm)
     bottom = 7 * mm
     canvas.line(MARGIN, bottom + QR_SIZE + 1.5 * mm, PAGE_WIDTH - MARGIN, bottom + QR_SIZE + 1.5 * mm)
-    draw_qr(canvas, frame.verify_url, MARGIN - 1.5 * mm, bottom, QR_SIZE)
+    # The QR code is encoded and drawn once per document (a form XObject) and placed on every page.
+    canvas.saveState()
+    canvas.translate(MARGIN - 1.5 * mm, bottom)
+    canvas.doForm(_QR_FORM)
+    canvas.restoreState()
     text_x = MARGIN + QR_SIZE + 1 * mm
     canvas.setFillColor(colors.black)
     canvas.setFont(font, 9)
@@ -123,6 +127,9 @@ def _draw_frame(canvas: Canvas, frame: PageFrame, page: int, total: int) -> None
     canvas.setFont(font, 9)
     canvas.drawRightString(PAGE_WIDTH - MARGIN, bottom + 12 * mm, f"第 {page} 页 共 {total} 页")
     canvas.restoreState()
+
+
+_QR_FORM = "fieldlog-verify-qr"
 
 
 class _FramedCanvas(Canvas):
@@ -141,6 +148,10 @@ class _FramedCanvas(Canvas):
         total = len(self._held)
         for number, state in enumerate(self._held, start=1):
             self.__dict__.update(state)
+            if number == 1:
+                self.beginForm(_QR_FORM, lowerx=0, lowery=0, upperx=QR_SIZE, uppery=QR_SIZE)
+                draw_qr(self, self._frame.verify_url, 0, 0, QR_SIZE)
+                self.endForm()
             _draw_frame(self, self._frame, number, total)
             super().showPage()
         super().save()
