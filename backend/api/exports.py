@@ -127,8 +127,6 @@ class VerifyController(Controller):
         responses=problem_responses(404, 413, 422, 429),
     )
     async def check_file(self, code: str, db: AsyncSession, request: Request) -> FileCheck:
-        window = request.app.state.get("verify_check_window")
-        if window is None:
-            window = request.app.state["verify_check_window"] = filecheck.CheckWindow()
-        window.admit(request.client.host if request.client else "unknown")
+        rule = request.app.state.get("verify_check_limit") or filecheck.CheckLimit()
+        await filecheck.admit(db, request.client.host if request.client else "unknown", rule)
         return await filecheck.check_file(db, code, request.stream())

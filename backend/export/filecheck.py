@@ -4,28 +4,29 @@ upload box: SHA-256 of the bytes sent, compared with the files stored at issue t
 The answer repeats only what the verify page already shows (the code, the issued files' names and
 fingerprints) plus the fingerprint of what was sent; never who sent what or any content of the file.
 Bounded: the body is hashed as it streams in and refused past MAX_CHECK_BYTES, and each address gets
-CHECKS_PER_WINDOW checks per WINDOW_SECONDS on a node (429 with Retry-After past that).
+CHECKS_PER_WINDOW checks per WINDOW_SECONDS, counted in PostgreSQL across all API nodes (429 with
+Retry-After past that), before its body is read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-from collections import deque
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import msgspec
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import FieldError, InvalidInput, PayloadTooLarge, TooManyRequests
 from backend.export import verify
 from backend.export.schemas import VerifiedFile
+from backend.models import VerifyCheck
 
 MAX_CHECK_BYTES = 32 * 1024 * 1024
 CHECKS_PER_WINDOW = 30
 WINDOW_SECONDS = 60.0
-_MAX_TRACKED = 10_000
 
 
 class FileCheck(msgspec.Struct, kw_only=True):
@@ -40,29 +41,36 @@ class FileCheck(msgspec.Struct, kw_only=True):
     issued: list[VerifiedFile]
 
 
-class CheckWindow:
-    """Sliding-window count of checks per client address, in this process."""
+class CheckLimit(msgspec.Struct, kw_only=True, frozen=True):
+    """How many file checks an address may make per window, counted in PostgreSQL (all API nodes together)."""
 
-    def __init__(self, limit: int = CHECKS_PER_WINDOW, window: float = WINDOW_SECONDS) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
+    limit: int = CHECKS_PER_WINDOW
+    window: float = WINDOW_SECONDS
 
-    def admit(self, address: str, now: float | None = None) -> None:
-        """Count one check for `address`, or raise TooManyRequests with the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        if len(self._seen) > _MAX_TRACKED:
-            self._seen = {a: q for a, q in self._seen.items() if q and q[-1] > now - self.window}
-        stamps = self._seen.setdefault(address, deque())
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if len(stamps) >= self.limit:
-            wait = max(1, math.ceil(stamps[0] + self.window - now))
-            raise TooManyRequests(
-                f"At most {self.limit} file checks per {int(self.window)} seconds; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
+
+async def admit(
+    session: AsyncSession, address: str, rule: CheckLimit = CheckLimit(), now: datetime | None = None
+) -> None:
+    """Count one check for `address` (committed by the request), or raise TooManyRequests with the wait."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(seconds=rule.window)
+    # Old counts are of no use to anyone: each check clears what fell out of the window (indexed on `at`).
+    await session.execute(delete(VerifyCheck).where(VerifyCheck.at <= since))
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(VerifyCheck.at)).where(
+                VerifyCheck.address == address[:64], VerifyCheck.at > since
             )
-        stamps.append(now)
+        )
+    ).one()
+    if count >= rule.limit:
+        wait = max(1, math.ceil((oldest - since).total_seconds()))
+        raise TooManyRequests(
+            f"At most {rule.limit} file checks per {int(rule.window)} seconds; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    await session.execute(insert(VerifyCheck).values(address=address[:64], at=now))
+    await session.commit()
 
 
 async def _digest(chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:

@@ -13,7 +13,7 @@ from backend.models.core import (
     RoleGrant,
     User,
 )
-from backend.models.export import ExportFile, ExportJob, PromotionRound
+from backend.models.export import ExportFile, ExportJob, PromotionRound, VerifyCheck
 from backend.models.notify import NotifyChannel, NotifyDelivery, NotifyPreference, NotifyRuleSetting  # noqa: F401
 from backend.models.reports import Appraisal, IssuedReport, MonthlySummary
 from backend.models.stats import StatRollup
@@ -46,4 +46,5 @@ __all__ = [
     "SyncMutation",
     "Trainee",
     "User",
+    "VerifyCheck",
 ]

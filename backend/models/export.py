@@ -114,3 +114,17 @@ class ExportFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = now_column()
+
+
+class VerifyCheck(Base):
+    """One public file check on the verify page, counted per address across all API nodes."""
+
+    __tablename__ = "verify_checks"
+    __table_args__ = (
+        Index("ix_verify_checks_address_at", "address", "at"),
+        Index("ix_verify_checks_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = now_column()

@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.export import filecheck, produce
 from backend.export.codes import display, new_code
-from backend.models import ExportFile, ExportJob
+from backend.models import ExportFile, ExportJob, VerifyCheck
 from backend.runtime import Runtime
 
 
@@ -87,25 +88,31 @@ async def test_unknown_code_empty_and_oversized_bodies_are_problems(
 async def test_checks_per_address_are_limited(db: Runtime, session: AsyncSession, world: Any, client: Any) -> None:
     code, pdf, _ = await issued(db, session, world)
     state = client.app.state
-    state["verify_check_window"] = filecheck.CheckWindow(limit=2, window=60)
+    state["verify_check_limit"] = filecheck.CheckLimit(limit=2, window=60)
     try:
         assert [(await check(client, code, pdf)).status_code for _ in range(2)] == [200, 200]
         refused = await check(client, code, pdf)
         assert refused.status_code == 429
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert 1 <= int(refused.headers["retry-after"]) <= 60
+        # Counted in the database, so every API node sees the same count.
+        assert await session.scalar(select(func.count()).select_from(VerifyCheck)) == 2
     finally:
-        state["verify_check_window"] = filecheck.CheckWindow()
+        state["verify_check_limit"] = None
 
 
-def test_the_window_frees_up_as_time_passes() -> None:
-    window = filecheck.CheckWindow(limit=2, window=10)
-    window.admit("a", now=0)
-    window.admit("a", now=1)
-    window.admit("b", now=1)  # another address has its own count
-    with pytest.raises(filecheck.TooManyRequests):
-        window.admit("a", now=5)
-    window.admit("a", now=10.5)  # the first check left the window
+async def test_the_window_frees_up_as_time_passes(session: AsyncSession) -> None:
+    rule = filecheck.CheckLimit(limit=2, window=10)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    await filecheck.admit(session, "a", rule, now=t0)
+    await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=1))
+    await filecheck.admit(session, "b", rule, now=t0 + timedelta(seconds=1))  # another address counts apart
+    with pytest.raises(filecheck.TooManyRequests) as refused:
+        await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=5))
+    assert refused.value.headers["Retry-After"] == "5"
+    await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=10.5))  # the first check left the window
+    # Counts older than the window are cleared as checks come in.
+    assert await session.scalar(select(func.min(VerifyCheck.at))) > t0
 
 
 async def test_the_page_offers_the_upload_and_serves_its_script(
