@@ -57,13 +57,14 @@ def horizon_job(purge_tombstones: Purge, purge_answers: Purge) -> Job:
 
 
 def core_jobs() -> list[Job]:
-    from backend.notifications.jobs import deliver, tick
+    from backend.notifications.jobs import MAX_ATTEMPTS, deliver, tick
 
     return [
         Job(EXPORT, _export, max_attempts=3),
         Job(ROUND, _round, max_attempts=3),  # HR's promotion round (backend/export/rounds.py)
         Job(NOTIFY_TICK, tick, max_attempts=3, concurrency=1),
-        Job(NOTIFY_DELIVER, deliver, max_attempts=8, first_retry=timedelta(seconds=30)),
+        # The delivery decides its own retries (Retry-After, MAX_ATTEMPTS); the queue's cap is only a backstop.
+        Job(NOTIFY_DELIVER, deliver, max_attempts=MAX_ATTEMPTS + 2, first_retry=timedelta(seconds=30)),
     ]
 
 

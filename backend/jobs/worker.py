@@ -96,14 +96,15 @@ class Worker:
                                          max_size=self.concurrency + 3)
         try:
             qm, sm = self._managers(pool)
-            mode = types.QueueExecutionMode.drain if drain else types.QueueExecutionMode.continuous
             tasks = [asyncio.create_task(qm.run(
-                batch_size=max(1, self.concurrency // 2), max_concurrent_tasks=self.concurrency, mode=mode,
+                batch_size=max(1, self.concurrency // 2), max_concurrent_tasks=self.concurrency,
                 heartbeat_timeout=self.heartbeat_timeout,
                 dequeue_timeout=min(timedelta(seconds=10), self.heartbeat_timeout),
             ))]
             if self.schedules and not drain:
                 tasks.append(asyncio.create_task(sm.run()))
+            if drain:
+                tasks.append(asyncio.create_task(self._stop_when_idle(pool)))
             stopper = asyncio.create_task(self.stopping.wait())
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
             qm.shutdown.set()
@@ -119,6 +120,18 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    async def _stop_when_idle(self, pool: asyncpg.Pool) -> None:
+        # pgqueuer's own drain mode also waits for jobs deferred to later (retries); ours stops once nothing is
+        # ready now and nothing is running, twice in a row (a finishing job may enqueue the next one).
+        sql = ("SELECT count(*) FROM jobs.pgqueuer WHERE entrypoint = ANY($1) AND "
+               "(status = 'picked' OR (status = 'queued' AND execute_after <= now()))")
+        names = list(self.registry.jobs)
+        idle = 0
+        while idle < 2:
+            await asyncio.sleep(0.2)
+            idle = idle + 1 if await pool.fetchval(sql, names) == 0 else 0
+        self.stop()
 
 
 async def drain(runtime: Runtime, registry: Registry | None = None) -> None:

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from backend.notifications.delivery import MAX_ATTEMPTS, deliver
+from backend.notifications.evaluate import tick
 
-from backend.jobs.registry import JobContext
-
-
-async def tick(ctx: JobContext, payload: dict[str, Any]) -> None:
-    raise NotImplementedError("rules land in the next commit")
-
-
-async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
-    raise NotImplementedError("channels land in the next commit")
+__all__ = ["MAX_ATTEMPTS", "deliver", "tick"]
