@@ -103,6 +103,20 @@ class EntryLine(msgspec.Struct, kw_only=True):
     approved_at: datetime | None
 
 
+class AppraisalEntry(msgspec.Struct, kw_only=True):
+    """A countersigned end-of-stay appraisal (派驻期满考核鉴定) as the evidence document lists it."""
+
+    recipient: str
+    department: str
+    period_start: date
+    period_end: date
+    rating_label: str
+    rated_by: str | None
+    rated_at: datetime | None
+    countersigned_by: str | None
+    countersigned_at: datetime | None
+
+
 class ServiceLine(msgspec.Struct, kw_only=True):
     """Cumulative grassroots service toward the one-year rule as of a day, under the rules in force."""
 
@@ -132,6 +146,7 @@ class Evidence(msgspec.Struct, kw_only=True):
     verify_url: str
     # None only for documents built without it (unit tests of the layout).
     service: ServiceLine | None = None
+    appraisals: list[AppraisalEntry] = msgspec.field(default_factory=list)
 
 
 def months_between(date_from: date, date_to: date) -> list[str]:

@@ -2,8 +2,8 @@
 CJK font, signed by the issuing institution, with the verification code and its QR code on every page.
 
 Sections: 一 the expert; 二 where and when (deployments); 三 service toward the one-year rule with the
-counting rules in force; 四 totals and totals by activity, surgeries by grade × role; 五 month by month;
-六 every counted entry with its approver and approval time.
+counting rules in force; 四 the countersigned end-of-stay appraisals; 五 totals and totals by activity,
+surgeries by grade × role; 六 month by month; 七 every counted entry with its approver and approval time.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from backend.documents.layout import TEXT_WIDTH, PageFrame, build_pdf, para, tab
 from backend.export.codes import display
 from backend.export.content import Evidence
 from backend.export.tables import (
+    APPRAISAL_HEADER,
     ENTRY_HEADER,
     MONTH_HEADER,
+    appraisal_rows,
     deployment_rows,
     entry_rows,
     header_rows,
@@ -74,14 +76,23 @@ def story(evidence: Evidence, tz: ZoneInfo) -> list[Any]:
             para("服务天数为全部派驻期间累计,按经审核的考勤记录和上列规则计算,与统计区间无关。", "small"),
         ]
     out += [
-        para("四、工作量汇总(仅含已审核记录)", "h2"),
+        para("四、派驻期满考核鉴定", "h2"),
+        table(
+            [APPRAISAL_HEADER, *appraisal_rows(evidence, tz)],
+            [width * f for f in (0.2, 0.12, 0.22, 0.1, 0.18, 0.18)],
+        )
+        if evidence.appraisals
+        else para("统计区间内无已完成(派出医院人事已确认)的考核鉴定。"),
+    ]
+    out += [
+        para("五、工作量汇总(仅含已审核记录)", "h2"),
         table([["项目", "数值"], *summary_rows(evidence)], [width * 0.5, width * 0.5]),
         Spacer(1, 4 * mm),
         para("手术台次(分级 × 本人角色)"),
         table(surgery_matrix(evidence)),
-        para("五、逐月统计", "h2"),
+        para("六、逐月统计", "h2"),
         table([MONTH_HEADER, *month_rows(evidence)], _month_widths(width), style="cell"),
-        para("六、已审核工作记录明细", "h2"),
+        para("七、已审核工作记录明细", "h2"),
     ]
     if evidence.entries:
         out += _entry_tables(evidence, tz, width)

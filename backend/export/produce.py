@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export import csv, pdf, queries, xlsx
-from backend.export.content import Evidence
+from backend.appraisal.queries import appraisals_for_expert
+from backend.export import csv, pdf, queries, service_days, xlsx
+from backend.export.content import AppraisalEntry, Evidence
 from backend.export.schemas import TypeTotal, Verification
 from backend.export.service import verify_url
 from backend.models import ExportJob
@@ -64,7 +65,21 @@ async def load_evidence(
     pending = await queries.pending_count(session, *args)
     issued_at = datetime.now(UTC)
     today = issued_at.astimezone(ZoneInfo(settings.timezone)).date()
-    service = await queries.service(session, job.expert_id, min(job.date_to, today), settings.service_rules)
+    service = await service_days.service(session, job.expert_id, min(job.date_to, today), settings.service_rules)
+    appraisals = [
+        AppraisalEntry(
+            recipient=a.recipient,
+            department=a.department,
+            period_start=a.period_start,
+            period_end=a.period_end,
+            rating_label=a.rating_label,
+            rated_by=a.rated_by,
+            rated_at=a.rated_at,
+            countersigned_by=a.countersigned_by,
+            countersigned_at=a.countersigned_at,
+        )
+        for a in await appraisals_for_expert(session, job.expert_id, job.date_from, job.date_to)
+    ]
     return Evidence(
         expert=expert,
         date_from=job.date_from,
@@ -80,6 +95,7 @@ async def load_evidence(
         verification_code=job.verification_code,
         verify_url=verify_url(settings, job.verification_code),
         service=service,
+        appraisals=appraisals,
     )
 
 

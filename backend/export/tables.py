@@ -141,3 +141,21 @@ def service_rows(evidence: Evidence) -> list[list[str]]:
         ],
         ["计算规则:按月折算", credit],
     ]
+
+
+APPRAISAL_HEADER = ["受援医院", "科室", "考核期间", "考核等次", "受援医院评定", "派出医院人事确认"]
+
+
+def appraisal_rows(evidence: Evidence, tz: ZoneInfo) -> list[list[str]]:
+    """The countersigned appraisals (派驻期满考核鉴定) of the period, in APPRAISAL_HEADER order."""
+    return [
+        [
+            a.recipient,
+            a.department,
+            f"{a.period_start.isoformat()} 至 {a.period_end.isoformat()}",
+            a.rating_label,
+            f"{a.rated_by or ''} {local_time(a.rated_at, tz)}".strip(),
+            f"{a.countersigned_by or ''} {local_time(a.countersigned_at, tz)}".strip(),
+        ]
+        for a in evidence.appraisals
+    ]

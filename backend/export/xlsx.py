@@ -21,7 +21,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.export.codes import display
 from backend.export.content import FIGURE_LABELS, Evidence, Figures
-from backend.export.tables import ENTRY_HEADER, MONTH_HEADER, safe_cell, service_rows, surgery_matrix
+from backend.export.tables import (
+    ENTRY_HEADER,
+    MONTH_HEADER,
+    safe_cell,
+    service_rows,
+    surgery_matrix,
+)
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -120,6 +126,34 @@ def _summary(sheet: Worksheet, evidence: Evidence, tz: ZoneInfo) -> None:
     totals += [[f"{t.label}(次)", t.count] for t in evidence.by_type]
     totals.append(["待审核记录(条,未计入)", evidence.pending_count])
     _append(sheet, [["工作量(已审核)", "数值"], *totals], header=True)
+    if evidence.appraisals:
+        sheet.append([])
+        rows_a: list[list[Cell]] = [
+            [
+                a.recipient,
+                a.department,
+                a.period_start,
+                a.period_end,
+                a.rating_label,
+                a.rated_by or "",
+                _local(a.rated_at, tz),
+                a.countersigned_by or "",
+                _local(a.countersigned_at, tz),
+            ]
+            for a in evidence.appraisals
+        ]
+        header = [
+            "考核鉴定:受援医院",
+            "科室",
+            "期间自",
+            "期间至",
+            "等次",
+            "评定人",
+            "评定时间",
+            "人事确认",
+            "确认时间",
+        ]
+        _append(sheet, [header, *rows_a], header=True)
     sheet.append([])
     matrix = surgery_matrix(evidence)
     _append(sheet, [matrix[0], *([row[0], *(int(v) for v in row[1:])] for row in matrix[1:])], header=True)

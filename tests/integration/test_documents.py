@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.documents import signing
-from backend.export import produce, queries
+from backend.export import produce, service_days
 from backend.export.codes import display, new_code
 from backend.export.content import Evidence
-from backend.models import Entry, ExportJob
+from backend.models import Appraisal, Entry, ExportJob
 from backend.runtime import Runtime
 from backend.service_time import ServiceRules
 from tests.factories import make_deployment
@@ -68,6 +68,16 @@ async def issue(db: Runtime, session: AsyncSession, world: Any, *, entries: int 
               {"procedure_name": "腹腔镜胆囊切除术", "grade": "grade_3", "role": "primary"})
     await add(session, world, dep, date(2025, 3, 4), "surgery",
               {"procedure_name": "疝修补术", "grade": "grade_2", "role": "assistant"})
+    # A countersigned appraisal of the stay is stated; one still waiting for HR's countersignature is not.
+    session.add(Appraisal(
+        deployment_id=dep.id, period_start=date(2025, 3, 1), period_end=date(2025, 3, 31), state="countersigned",
+        self_assessment="完成带教任务", rating="excellent", rated_by=world.supervisor_a.id, rated_at=APPROVED_AT,
+        countersigned_by=world.hr.id, countersigned_at=APPROVED_AT,
+    ))
+    session.add(Appraisal(
+        deployment_id=world.deployment_a.id, period_start=date(2025, 3, 1), period_end=date(2025, 3, 20),
+        state="rated", self_assessment="x", rating="unqualified", rated_by=world.supervisor_a.id, rated_at=APPROVED_AT,
+    ))
     for i in range(entries):
         await add(session, world, dep, date(2025, 3, 1 + i % 28), "clinic",
                   {"session": "am", "patients_first_visit": 3, "patients_follow_up": 1})
@@ -131,8 +141,10 @@ async def test_the_layout_states_what_a_committee_expects(issued: Issued, world:
         "手术分级", "三级", "主刀", "助手",  # surgeries by grade x role
         "审核甲", "2025-04-02 09:30",  # approver and approval time per entry
         "专家门诊(次)", "在岗考勤(次)",  # totals by activity
+        "派驻期满考核鉴定", "优秀", "人事",  # the countersigned appraisal, with who rated and who countersigned
     ):
         assert expected in text, expected
+    assert "不合格" not in text  # not countersigned yet: not part of a promotion file
 
 
 async def test_service_days_follow_the_rules_in_force(db: Runtime, session: AsyncSession, world: Any) -> None:
@@ -143,10 +155,10 @@ async def test_service_days_follow_the_rules_in_force(db: Runtime, session: Asyn
     assert (service.counted_days, service.required_days, service.remaining_days) == (3, 365, 362)
     assert service.as_of == PERIOD[1]
     strict = ServiceRules(count_travel_days=False, count_leave_days=False)
-    assert (await queries.service(session, world.expert_a.id, PERIOD[1], strict)).counted_days == 2
+    assert (await service_days.service(session, world.expert_a.id, PERIOD[1], strict)).counted_days == 2
     generous = ServiceRules(count_leave_days=True, require_attendance=False)
     # Without the attendance requirement every day of the March stay counts, plus the other stay's days.
-    counted = (await queries.service(session, world.expert_a.id, PERIOD[1], generous)).counted_days
+    counted = (await service_days.service(session, world.expert_a.id, PERIOD[1], generous)).counted_days
     assert counted >= 31
 
 
