@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from typing import Any
 
 import asyncpg
@@ -18,6 +19,10 @@ from backend.runtime import Runtime
 RETRY_AFTER_SECONDS = 5
 READY_TIMEOUT_SECONDS = 3.0
 # PostgreSQL going away or not taking connections: shutting down (57P01..57P03), too many clients (53300).
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# Connecting failed: refused, reset, unreachable, or the unix socket of a stopped local server is gone.
+_CONNECT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH,
+                   errno.ENETUNREACH, errno.ETIMEDOUT, errno.EPIPE, errno.ENOENT}
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004"}
 
 
@@ -46,11 +51,29 @@ def database_unavailable(exc: BaseException) -> str | None:
             return "connection_lost"
         if isinstance(seen, asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.InterfaceError):
             return "connection_lost"
-        if isinstance(seen, ConnectionError | OSError | asyncio.TimeoutError) and not isinstance(
-                seen, sa_exc.SQLAlchemyError):
+        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
+            return None  # a full disk is not the database (storage_full)
+        if isinstance(seen, ConnectionError | asyncio.TimeoutError | OSError) and _from_driver(seen) and (
+                not isinstance(seen, OSError) or isinstance(seen, ConnectionError | asyncio.TimeoutError)
+                or seen.errno in _CONNECT_ERRNOS):
             return "unreachable"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _from_driver(exc: BaseException) -> bool:
+    """Raised while the database driver or pool was connecting (not, say, by a file the storage opened)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def storage_full(exc: BaseException) -> bool:
+    """A write failed because the disk (or the quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS
 
 
 def count_unavailable(reason: str) -> None:

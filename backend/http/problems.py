@@ -117,8 +117,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    from backend.health import RETRY_AFTER_SECONDS, count_unavailable, database_unavailable
+    from backend.health import RETRY_AFTER_SECONDS, count_unavailable, database_unavailable, storage_full
 
+    if storage_full(exc):  # what was received so far stays resumable; nothing half-written is published
+        log.error("storage full on %s %s request_id=%s", request.method, request.url.path, request_id_of(request))
+        return problem_response(request, status=507, slug="storage-full", title="Storage full",
+                                detail="The server's file storage is full; retry later (operators are alerted)",
+                                extra={"reason": "storage_full", "retry_after": 60}, headers={"Retry-After": "60"})
     reason = database_unavailable(exc)
     if reason is not None:  # the database restarting or the pool exhausted: the client retries, nothing to debug
         count_unavailable(reason)

@@ -22,6 +22,7 @@ from backend.errors import DomainError, NotFound, Unauthorized
 from backend.http.deps import runtime_of
 from backend.http.problems import problem_responses
 from backend.metrics.collect import database_registry
+from backend.metrics.pool import publish_in_use
 from backend.metrics.series import HTTP_LATENCY, HTTP_REQUESTS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -80,5 +81,6 @@ def check_token(request: Request[Any, Any, Any], token: str | None) -> None:
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = runtime_of(request.app.state)
     check_token(request, runtime.settings.metrics_token)
+    publish_in_use()
     body = generate_latest(_process_registry()) + generate_latest(await database_registry(runtime.engine))
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -7,6 +7,7 @@ taken. It waits at most `pool_timeout` seconds, then SQLAlchemy raises `TimeoutE
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -34,15 +35,26 @@ class MeteredPool(AsyncAdaptedQueuePool):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _POOLS.add(self)
         # Listeners travel with the dispatch to a recreated pool; add them once.
         if not event.contains(self, "checkout", _checked_out):
             event.listen(self, "checkout", _checked_out)
             event.listen(self, "checkin", _checked_in)
 
 
+_POOLS: weakref.WeakSet[MeteredPool] = weakref.WeakSet()
+
+
+def publish_in_use(returning: int = 0) -> int:
+    """Set the in-use gauge from the pools' own counts (never drifts, whatever failed on the way)."""
+    in_use = max(sum(p.checkedout() for p in list(_POOLS)) - returning, 0)
+    DB_POOL_IN_USE.set(in_use)
+    return in_use
+
+
 def _checked_out(*_: Any) -> None:
-    DB_POOL_IN_USE.inc()
+    publish_in_use()
 
 
 def _checked_in(*_: Any) -> None:
-    DB_POOL_IN_USE.dec()
+    publish_in_use(returning=1)  # the event fires before the connection is back in the pool
