@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import base64
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ from backend.models import Attachment, Entry  # noqa: E402
 from sync.chaos.world import CHAOS_PASSWORD, make_people  # noqa: E402
 
 PHONE = {"width": 390, "height": 844}
+WARM_STARTS = 3
 CHROMIUM = os.environ.get("FIELDLOG_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -120,13 +122,19 @@ async def run(args: argparse.Namespace) -> int:
         await wire.quiet(3.0)
         out["sign_in_bytes"] = sum(e.down + e.up for e in wire.since(t_sign))
 
-        # 2. Warm start with the link down.
+        # 2. Warm starts with the link down (the page closed and opened again, WARM_STARTS times).
         await link.set_online(False)
-        await page.close()
-        page = await ctx.new_page()
-        await link.add_page(page)
-        await page.goto(base + "/app/")
-        out["warm_ready_ms"] = await ready_ms(page, 30)
+        out["warm"] = []
+        for _ in range(WARM_STARTS):
+            await page.close()
+            page = await ctx.new_page()
+            await link.add_page(page)
+            await page.goto(base + "/app/")
+            ready = await ready_ms(page, 30)
+            nav = await page.evaluate("""(() => { const n = performance.getEntriesByType('navigation')[0];
+                return [n.responseEnd, n.domContentLoadedEventEnd]; })()""")
+            out["warm"].append((ready, *nav))
+        out["warm_ready_ms"] = statistics.median(w[0] for w in out["warm"])
         assert await page.evaluate("navigator.onLine") is False, "the emulated link should read as offline"
         await page.wait_for_selector("button.quick-btn[data-type=clinic]:not([disabled])")
 
@@ -166,6 +174,7 @@ async def run(args: argparse.Namespace) -> int:
         out["camera_sizes"] = [len(p["buffer"]) for p in photos]
         await browser.close()
     server.should_exit = True
+    await asyncio.to_thread(server.thread.join, 15)  # its database pool closes before the database stops
 
     # 5. What the server holds.
     engine = make_engine(url, pool_size=1)
@@ -240,8 +249,10 @@ def report(o: dict[str, Any], args: argparse.Namespace) -> None:
           f"[{verdict(cold / 1000, 300, 'KB')}]")
     print(f"  time to interactive (login screen ready): {o['cold_ready_ms'] / 1000:.2f} s")
     print(f"  sign-in and first sync: {o['sign_in_s']:.1f} s, {kb(o['sign_in_bytes'])}")
-    print(f"warm start offline: ready after {o['warm_ready_ms']:.0f} ms "
-          f"[{verdict(o['warm_ready_ms'], 1000, 'ms')}]")
+    starts = "; ".join(f"{r:.0f} (shell from the service worker {d:.0f}, DOMContentLoaded {c:.0f})"
+                       for r, d, c in o["warm"])
+    print(f"warm start offline: ready after {o['warm_ready_ms']:.0f} ms, median of {len(o['warm'])} "
+          f"[{verdict(o['warm_ready_ms'], 1000, 'ms')}]; each in ms: {starts}")
     n = len(DAY) + 1
     print(f"day's work ({n} entries + 2 photos of {', '.join(kb(s) for s in o['photo_sizes'])} after the app's "
           f"scaling; camera files {', '.join(kb(s) for s in o['camera_sizes'])}), from online again:")

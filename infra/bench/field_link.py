@@ -103,7 +103,8 @@ def serve_in_thread(app: Any) -> tuple[str, _ThreadServer]:
         port = int(s.getsockname()[1])
     server = _ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
                                           lifespan="on", timeout_graceful_shutdown=2))
-    threading.Thread(target=server.run, name="field-bench-server", daemon=True).start()
+    server.thread = threading.Thread(target=server.run, name="field-bench-server", daemon=True)  # type: ignore[attr-defined]
+    server.thread.start()  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
