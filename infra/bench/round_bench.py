@@ -83,12 +83,17 @@ async def main() -> None:
     done = 0
     stop = asyncio.Event()
 
+    next_report = 1
+
     async def sample() -> None:
-        nonlocal done
+        nonlocal done, next_report
         while not stop.is_set():
             async with sessions() as s:
                 done = (await s.scalar(select(PromotionRound.experts_done).where(PromotionRound.id == row.id))) or 0
             samples.append((time.perf_counter() - started, process.memory_info().rss, done))
+            if done >= next_report:
+                print(f"  {samples[-1][0]:7.1f} s  {done:>5} experts done  RSS {samples[-1][1] / 2**20:.0f} MiB", flush=True)
+                next_report = done + max(args.experts // 10, 1)
             await asyncio.sleep(0.2)
 
     started = time.perf_counter()
