@@ -105,8 +105,9 @@ async def new_entry(page: Page, type_key: str, values: dict[str, str], *, photo:
 
 async def fill(page: Page, values: dict[str, str]) -> None:
     for name, value in values.items():
-        selector = f'[name="{name}"]'
-        if await page.locator(f"select{selector}").count():
-            await page.select_option(selector, value)
+        field = page.locator(f'[name="{name}"]')
+        await field.wait_for()
+        if await field.evaluate("el => el.tagName") == "SELECT":
+            await field.select_option(value)
         else:
-            await page.fill(selector, value)
+            await field.fill(value)

@@ -18,7 +18,7 @@ let soon = null;
 app.syncSoon = () => { clearTimeout(soon); soon = setTimeout(() => syncNow(), 300); refreshCounts(); };
 
 let wasRunning = false;
-const FORMS = ['#/new', '#/edit', '#/revise', '#/login'];
+const FORMS = ['#/new', '#/edit', '#/revise', '#/login', '#/me'];
 
 function renderState(s) {
   // A finished sync redraws lists with what it brought; a form being filled in is never redrawn.
@@ -109,6 +109,8 @@ async function route() {
   const known = Boolean(await getMeta('username'));
   mount(tabs, TABS.map(([href, label]) => h('a', {href, class: hash.startsWith(href) ? 'active' : null}, label)));
   if (!hasToken) {
+    // On its own address, so a sync finishing in the background never redraws a half-typed password.
+    if (!hash.startsWith('#/login')) history.replaceState(null, '', '#/login');
     tabs.hidden = !known;
     return loginScreen(known ? '登录已失效，请重新登录；未发送的记录仍在本机。' : '');
   }

@@ -190,18 +190,20 @@ export async function figures() {
 
 export async function account({onSignOut}) {
   const profile = await me();
-  const {count} = await pendingStats();
-  const photos = (await photoStats()).waiting;
   const warn = h('div', {class: 'signout-warn', hidden: true});
+  const signOut = async () => {
+    // Counted at the tap: what would be lost now, not when the screen was drawn.
+    const {count} = await pendingStats();
+    const photos = (await photoStats()).waiting;
+    if (count + photos === 0) return onSignOut();
+    mount(warn, h('p', {}, `还有 ${count} 条记录${photos ? `和 ${photos} 张照片` : ''}未发送，退出后将丢失。`),
+      h('button', {type: 'button', class: 'danger confirm-sign-out', onclick: onSignOut}, `仍然退出（丢弃 ${count + photos} 项）`),
+      h('button', {type: 'button', onclick: () => { warn.hidden = true; }}, '取消'));
+    warn.hidden = false;
+  };
   mount(app.root, h('section', {class: 'card'},
     h('h1', {}, '我的'),
     h('p', {}, profile ? `${profile.name}（${profile.username}）` : '—'),
     h('p', {class: 'muted small'}, `本机编号：${(await getOne('meta', 'device_id'))?.value || '—'}`),
-    h('button', {type: 'button', class: 'danger sign-out', onclick: () => {
-      if (count + photos === 0) return onSignOut();
-      mount(warn, h('p', {}, `还有 ${count} 条记录${photos ? `和 ${photos} 张照片` : ''}未发送，退出后将丢失。`),
-        h('button', {type: 'button', class: 'danger confirm-sign-out', onclick: onSignOut}, `仍然退出（丢弃 ${count + photos} 项）`),
-        h('button', {type: 'button', onclick: () => { warn.hidden = true; }}, '取消'));
-      warn.hidden = false;
-    }}, '退出登录'), warn));
+    h('button', {type: 'button', class: 'danger sign-out', onclick: signOut}, '退出登录'), warn));
 }
