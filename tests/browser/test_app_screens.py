@@ -115,3 +115,13 @@ async def test_a_failed_refresh_keeps_the_queue_and_asks_to_sign_in_again(
     await synced(page, pending=0)
     assert await page.evaluate(READ_META, "device_id") == device
     assert [e["fields"] for e in await entries_of(db, world.expert_a.id)] == [{"status": "leave"}]
+
+
+async def test_today_fits_a_small_phone_and_a_tablet(phone_context: Any, world: Any, db: Any) -> None:
+    for name, size in (("360", {"width": 360, "height": 740}), ("tablet", {"width": 768, "height": 1024})):
+        context = await phone_context(viewport=size, screen=size)
+        page = await context.new_page()
+        await sign_in(page, world.expert_a.username)
+        # Nothing wider than the screen: no sideways scrolling, no cut-off buttons.
+        assert await page.evaluate("() => document.documentElement.scrollWidth") <= size["width"]
+        await screenshot(page, f"app/today-{name}")

@@ -1,0 +1,62 @@
+"""The app's shell as served: strict CSP on every file, the manifest, and a service worker that caches every file
+the shell needs (a file missing from its list would break the offline start)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+from mobile_api.app import STATIC_DIR
+from tests.browser.conftest import LiveServer
+
+
+def _get(live_server: LiveServer, path: str) -> Any:
+    request = urllib.request.Request(live_server.at(path))
+    return urllib.request.urlopen(request, timeout=10)  # noqa: S310 - the test server on 127.0.0.1
+
+
+def test_every_app_file_carries_the_consoles_strict_policy(live_server: LiveServer) -> None:
+    for path in ("/app/", "/app/js/main.js", "/app/sw.js", "/app/manifest.webmanifest", "/app/app.css"):
+        with _get(live_server, path) as r:
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self'" in csp
+            assert "unsafe-inline" not in csp
+            assert "unsafe-eval" not in csp
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert "no-cache" in r.headers["cache-control"]
+
+
+def test_app_without_its_slash_is_sent_to_the_service_workers_scope(live_server: LiveServer) -> None:
+    with _get(live_server, "/app") as r:
+        assert r.url.endswith("/app/")
+        assert 'data-shell="fieldlog-phone"' in r.read().decode()
+
+
+def test_the_manifest_makes_the_app_installable(live_server: LiveServer) -> None:
+    with _get(live_server, "/app/manifest.webmanifest") as r:
+        assert r.headers["content-type"].startswith("application/manifest+json")
+        manifest = json.loads(r.read())
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/app/")
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        with _get(live_server, icon["src"]) as r:
+            assert r.headers["content-type"].startswith(icon["type"])
+
+
+def test_the_service_worker_caches_every_file_of_the_shell() -> None:
+    listed = set(re.findall(r"'(/app/[^']*)'", (STATIC_DIR / "sw.js").read_text(encoding="utf-8")))
+    files = {"/app/" + str(p.relative_to(STATIC_DIR)) for p in STATIC_DIR.rglob("*")
+             if p.is_file() and p.name not in ("index.html", "sw.js")}
+    assert files <= listed, f"add to sw.js SHELL: {sorted(files - listed)}"
+    assert "/app/" in listed
+
+
+def test_no_module_builds_markup_from_strings() -> None:
+    for file in (STATIC_DIR / "js").glob("*.js"):
+        text = file.read_text(encoding="utf-8")
+        for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert banned not in text, f"{file.name} uses {banned}"
