@@ -37,6 +37,25 @@ async def submit(client: Any, world: World, who: str, activity_type: str, fields
     return body["id"]
 
 
+async def submitted_revision(client: Any, world: World) -> str:
+    """An approved surgery's revision, submitted: its card carries the 更正 revision badge."""
+    original = await submit(client, world, "expert_a", "surgery", SURGERY, days_ago=4)
+    version = (await client.get(f"/api/v1/entries/{original}", headers=await world.headers(client, "expert_a"))
+               ).json()["version"]
+    r = await client.post("/api/v1/review/decisions", headers=await world.headers(client, "supervisor_a"),
+                          json={"decisions": [{"entry_id": original, "version": version, "action": "approve"}]})
+    assert r.json()["results"][0]["outcome"] == "applied", r.text
+    headers = await world.headers(client, "expert_a")
+    body = {"id": str(uuid.uuid4()), "deployment_id": str(world.deployment_a.id), "activity_type": "surgery",
+            "work_date": (TODAY - timedelta(days=4)).isoformat(), "fields": {**SURGERY, "grade": "grade_4"}}
+    r = await client.post(f"/api/v1/entries/{original}/revisions", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/v1/entries/{body['id']}/submit", json={"expected_version": r.json()["version"]},
+                          headers=headers)
+    assert r.status_code == 200, r.text
+    return body["id"]
+
+
 async def sign_in(page: Page, username: str, route: str = "#/review") -> None:
     await page.goto("/")
     await page.fill("input[name=username]", username)
@@ -136,11 +155,13 @@ async def test_supervisor_approves_with_a_correction_and_returns_with_a_comment_
 async def test_at_360_the_last_card_scrolls_clear_of_the_bar_and_select_all_works(
         phone_context: PhoneContext, client: Any, world: World, session: AsyncSession) -> None:
     ids = [await submit(client, world, "expert_a", "clinic", CLINIC, days_ago=d) for d in range(1, 7)]
+    ids.append(await submitted_revision(client, world))  # the widest card head: date, type, badge, days
     ctx = await phone_context(viewport={"width": 360, "height": 740}, screen={"width": 360, "height": 740})
     page = await ctx.new_page()
     await sign_in(page, world.supervisor_a.username)
     await page.wait_for_selector("tr.entry")
     await assert_phone_layout(page)
+    assert await page.locator("tr.entry .badge", has_text="更正 revision").is_visible()
     await page.evaluate("window.scrollTo(0, document.scrollingElement.scrollHeight)")
     last = await box(page.locator("tr.entry").last)
     assert last["y"] + last["height"] <= (await box(page.locator(".review-page .action-bar")))["y"]
