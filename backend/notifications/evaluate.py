@@ -42,7 +42,7 @@ async def notices_for(session: AsyncSession, institution: Institution, rule: str
     if rule == "expert_returned":
         return returned_notices(inst, await facts.returned_work(session, inst), rs, now, f"{base}/app/")
     if rule == "supervisor_digest":
-        days = await facts.supervisor_days(session, inst, settings)
+        days = await facts.supervisor_days(session, inst, settings, now)
         return supervisor_notices(inst, institution.name, days, rs, now, base)
     if rule == "hr_digest":
         hr = await facts.holders(session, "hr", inst)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,8 +65,12 @@ async def returned_work(session: AsyncSession, institution_id: uuid.UUID) -> lis
     return [ReturnedWork(expert_id=r[0], name=r[1], count=int(r[2]), oldest_returned_at=r[3]) for r in rows]
 
 
-async def supervisor_days(session: AsyncSession, institution_id: uuid.UUID, settings: Settings) -> list[SupervisorDay]:
-    """The review queue as the hospital's supervisors see it (the same query as the console's), per supervisor."""
+async def supervisor_days(session: AsyncSession, institution_id: uuid.UUID, settings: Settings,
+                          now: datetime) -> list[SupervisorDay]:
+    """The review queue as the hospital's supervisors see it (the same query as the console's), per supervisor.
+
+    Waiting days and overdue flags are counted on the rule's clock; silent phones come from the queue as is.
+    """
     supervisors = await holders(session, "supervisor", institution_id)
     if not supervisors:
         return []
@@ -74,11 +78,14 @@ async def supervisor_days(session: AsyncSession, institution_id: uuid.UUID, sett
                             session_id=None, roles=frozenset({"supervisor"}), supervised=frozenset({institution_id}))
     queue = await review_queue(session, as_hospital, QueueFilter(institution_id=institution_id), settings)
     by_expert: dict[str, list[int]] = {}
+    limit = timedelta(days=settings.review_overdue_days)
     for group in queue.groups:
         counts = by_expert.setdefault(group.expert_name, [0, 0, 0])
-        counts[0] += group.total
-        counts[1] = max(counts[1], group.oldest_pending_days)
-        counts[2] += group.overdue
+        for item in group.items:
+            waited = now - item.submitted_at if item.submitted_at else timedelta(0)
+            counts[0] += 1
+            counts[1] = max(counts[1], waited.days)
+            counts[2] += waited > limit
     pending = [PendingByExpert(name, c[0], c[1], c[2]) for name, c in by_expert.items()]
     silent = [s.expert_name for s in queue.silent_experts]
     return [SupervisorDay(supervisor_id=s, pending=pending, silent_phones=silent) for s in supervisors]

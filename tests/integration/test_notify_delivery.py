@@ -47,8 +47,8 @@ async def robot(session: AsyncSession, world: Any, kind: str, url: str, secret: 
 
 
 async def deliveries(session: AsyncSession) -> list[NotifyDelivery]:
-    session.expire_all()
-    return list((await session.execute(select(NotifyDelivery).order_by(NotifyDelivery.created_at))).scalars())
+    query = select(NotifyDelivery).order_by(NotifyDelivery.created_at).execution_options(populate_existing=True)
+    return list((await session.execute(query)).scalars())
 
 
 async def release_retries(session: AsyncSession) -> None:
