@@ -65,6 +65,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     status: int | None = None
+    query: str = ""
 
 
 @dataclass
@@ -89,7 +90,7 @@ def logging_app(app: Any, log: RequestLog) -> Any:
             await app(scope, receive, send)
             return
         headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _LOGGED_HEADERS}
-        hit = Hit(scope["method"], scope["path"], headers)
+        hit = Hit(scope["method"], scope["path"], headers, query=scope.get("query_string", b"").decode("latin-1"))
         log.hits.append(hit)
 
         async def send_status(message: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import LiveServer, screenshot
-from tests.browser.phone import after_sync, entries_of, fill, new_entry, sign_in, sync_now
+from tests.browser.phone import after_sync, entries_of, fill, new_entry, rows, sign_in, sync_now
 from tests.factories import login
 
 
@@ -61,6 +61,15 @@ async def test_a_returned_entry_is_fixed_and_resubmitted_and_an_approved_one_is_
     assert await page.locator("form.entry-form").count() == 0
     [entry] = await entries_of(db, world.expert_a.id)
     assert (entry["status"], entry["fields"]["patients_first_visit"]) == ("approved", 15)
+
+    # A correction of an approved entry is a revision: a new draft that needs approval again.
+    await page.click("a[href='#/week']")
+    await card.locator("button.revise").click()
+    await fill(page, {"fields.patients_first_visit": "16"})
+    await page.click("form.entry-form button[type=submit]")
+    await page.wait_for_selector("article.entry[data-status=draft]")
+    revisions = await rows(db, "SELECT status, fields, revision_of FROM entries WHERE revision_of = :e", e=entry["id"])
+    assert [(r["status"], r["fields"]["patients_first_visit"]) for r in revisions] == [("draft", 16)]
 
 
 async def test_a_conflict_shows_both_versions_and_the_kept_one_reaches_the_server(
