@@ -32,6 +32,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +83,29 @@ async def until_mark(page: Any, key: str, value: str, after: float, within: floa
     raise TimeoutError(f"sync state never reached {key}={value} (now: {state})")
 
 
-async def run(args: argparse.Namespace) -> int:
-    settings, url, keep = await bench_database()
-    people = await make_people(url, 1)
-    expert = people.experts[0]
-    wire = WireLog()
-    base, server = serve_in_thread(wire.wrap(create_app(settings, url)))
-    link = Link(args.kbps, args.latency_ms)
-    out: dict[str, Any] = {}
-    print(f"field bench: link {args.kbps:g} kbit/s each way, {args.latency_ms:g} ms latency, cut {args.cut_s:g} s; "
-          f"Chromium {CHROMIUM} at 390x844; server {base} (real PostgreSQL); machine shared with other work")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        await link.watch_workers(browser)
-        ctx = await browser.new_context(viewport=PHONE, screen=PHONE, is_mobile=True, has_touch=True,
-                                        locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="allow")
-        ctx.set_default_timeout(120_000)
-        await ctx.add_init_script(WATCH_JS)
-        photos = await make_photos(ctx)
+@dataclass
+class Run:
+    """One run's moving parts and its figures."""
 
-        # 1. Cold first load, then sign in (online).
+    args: argparse.Namespace
+    url: str
+    base: str
+    expert: Any
+    wire: WireLog
+    link: Link
+    out: dict[str, Any] = field(default_factory=dict)
+
+    async def open(self, ctx: Any) -> Any:
         page = await ctx.new_page()
-        await link.add_page(page)
+        await self.link.add_page(page)
+        await page.goto(self.base + "/app/")
+        return page
+
+    async def cold_load_and_sign_in(self, ctx: Any) -> Any:
+        """An empty browser opens the app online, waits for the worker's install, and the expert signs in."""
+        out, wire, link = self.out, self.wire, self.link
         t0 = time.monotonic()
-        await page.goto(base + "/app/")
+        page = await self.open(ctx)
         out["cold_ready_ms"] = await ready_ms(page, 120)
         await wire.quiet(3.0)  # the service worker's install finishes in the background
         t1 = time.monotonic()
@@ -113,65 +113,84 @@ async def run(args: argparse.Namespace) -> int:
         out["cold_sw"] = link.bytes_since(t0, t1, "sw")
         out["cold_server"] = sum(e.down + e.up for e in wire.since(t0, t1))
         out["cold_requests"] = len(wire.since(t0, t1))
-        t_sign = time.monotonic()
-        await page.fill("#username", expert.username)
+        await page.fill("#username", self.expert.username)
         await page.fill("#password", CHAOS_PASSWORD)
         await page.click("form.login button[type=submit]")
         await page.wait_for_selector("button.quick-btn[data-type=clinic]:not([disabled])", timeout=180_000)
-        out["sign_in_s"] = time.monotonic() - t_sign
+        out["sign_in_s"] = time.monotonic() - t1
         await wire.quiet(3.0)
-        out["sign_in_bytes"] = sum(e.down + e.up for e in wire.since(t_sign))
+        out["sign_in_bytes"] = sum(e.down + e.up for e in wire.since(t1))
+        return page
 
-        # 2. Warm starts with the link down (the page closed and opened again, WARM_STARTS times).
-        await link.set_online(False)
-        out["warm"] = []
+    async def warm_starts(self, ctx: Any, page: Any) -> Any:
+        """With the link down, the page is closed and opened again WARM_STARTS times."""
+        await self.link.set_online(False)
+        self.out["warm"] = warm = []
         for _ in range(WARM_STARTS):
             await page.close()
-            page = await ctx.new_page()
-            await link.add_page(page)
-            await page.goto(base + "/app/")
+            page = await self.open(ctx)
             ready = await ready_ms(page, 30)
             nav = await page.evaluate("""(() => { const n = performance.getEntriesByType('navigation')[0];
                 return [n.responseEnd, n.domContentLoadedEventEnd]; })()""")
-            out["warm"].append((ready, *nav))
-        out["warm_ready_ms"] = statistics.median(w[0] for w in out["warm"])
+            warm.append((ready, *nav))
+        self.out["warm_ready_ms"] = statistics.median(w[0] for w in warm)
         assert await page.evaluate("navigator.onLine") is False, "the emulated link should read as offline"
         await page.wait_for_selector("button.quick-btn[data-type=clinic]:not([disabled])")
+        return page
 
-        # 3. A day's work, offline.
-        await log_day(page, photos)
-        assert await page.get_attribute("#sync-state", "data-pending") == str(len(DAY) + 1)
-        assert await page.get_attribute("#sync-state", "data-photos") == "2"
-
-        # 4. Online again; one cut while the photos upload.
+    async def reconnect_with_a_cut(self, page: Any) -> None:
+        """Online again: entries acknowledged, then the photos, with one cut half way through a chunk."""
+        out, wire, link, args = self.out, self.wire, self.link, self.args
         t_on = time.monotonic()
         p_on = float(await page.evaluate("performance.now()"))
         await link.set_online(True)
-        p_ack = await until_mark(page, "pending", "0", p_on, 120)
-        out["ack_s"] = (p_ack - p_on) / 1000
-        t_ack = t_on + out["ack_s"]
-        out["ack_bytes"] = sum(e.down + e.up for e in wire.since(t_on, t_ack))
-        pushes = [e for e in wire.since(t_on, t_ack) if e.path.endswith("/sync/push")]
-        out["push_bytes"] = sum(e.down + e.up for e in pushes)
-        out["pushes"] = len(pushes)
-        out["ack_requests"] = [f"{e.method} {e.path}" for e in wire.since(t_on, t_ack)]
-        cut_at = await wait_for_cut_point(wire, t_on, args.cut_after_kb * 1000, 180)
-        out["cut_after_s"] = cut_at - t_on
+        out["ack_s"] = (await until_mark(page, "pending", "0", p_on, 120) - p_on) / 1000
+        until_ack = wire.since(t_on, t_on + out["ack_s"])
+        out["ack_bytes"] = sum(e.down + e.up for e in until_ack)
+        pushes = [e for e in until_ack if e.path.endswith("/sync/push")]
+        out["push_bytes"], out["pushes"] = sum(e.down + e.up for e in pushes), len(pushes)
+        out["ack_requests"] = [f"{e.method} {e.path}" for e in until_ack]
+        out["cut_after_s"] = await wait_for_cut_point(wire, t_on, args.cut_after_kb * 1000, 180) - t_on
         await link.set_online(False)
         await asyncio.sleep(1.0)  # the cut-off request is over on the server's side
-        held = await server_offsets(url, expert.user_id)
+        held = await server_offsets(self.url, self.expert.user_id)
         await asyncio.sleep(max(0.0, args.cut_s - 1.0))
         t_back = time.monotonic()
         await link.set_online(True)
-        p_done = await until_mark(page, "photos", "0", p_on, 600)
-        out["photos_s"] = (p_done - p_on) / 1000
+        out["photos_s"] = (await until_mark(page, "photos", "0", p_on, 600) - p_on) / 1000
         await wire.quiet(2.0)
         out["resent"], out["resumed"] = resent_after(wire.since(t_back), held)
         out["held_at_cut"] = sum(held.values())
-        out["photo_wire_up"] = sum(e.up for e in wire.since(t_on) if "/attachments" in e.path)
-        cut = [e for e in wire.since(t_on) if "/attachments" in e.path and (e.status is None or e.status >= 300)]
+        uploads = [e for e in wire.since(t_on) if "/attachments" in e.path]
+        out["photo_wire_up"] = sum(e.up for e in uploads)
+        cut = [e for e in uploads if e.status is None or e.status >= 300]
         out["cut_requests"], out["cut_up"] = len(cut), sum(e.up for e in cut)
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings, url, keep = await bench_database()
+    expert = (await make_people(url, 1)).experts[0]
+    wire = WireLog()
+    base, server = serve_in_thread(wire.wrap(create_app(settings, url)))
+    bench = Run(args, url, base, expert, wire, Link(args.kbps, args.latency_ms))
+    out = bench.out
+    print(f"field bench: link {args.kbps:g} kbit/s each way, {args.latency_ms:g} ms latency, cut {args.cut_s:g} s; "
+          f"Chromium {CHROMIUM} at 390x844; server {base} (real PostgreSQL); machine shared with other work")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        await bench.link.watch_workers(browser)
+        ctx = await browser.new_context(viewport=PHONE, screen=PHONE, is_mobile=True, has_touch=True,
+                                        locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="allow")
+        ctx.set_default_timeout(120_000)
+        await ctx.add_init_script(WATCH_JS)
+        photos = await make_photos(ctx)
         out["camera_sizes"] = [len(p["buffer"]) for p in photos]
+        page = await bench.cold_load_and_sign_in(ctx)
+        page = await bench.warm_starts(ctx, page)
+        await log_day(page, photos)  # offline
+        assert await page.get_attribute("#sync-state", "data-pending") == str(len(DAY) + 1)
+        assert await page.get_attribute("#sync-state", "data-photos") == "2"
+        await bench.reconnect_with_a_cut(page)
         await browser.close()
     server.should_exit = True
     await asyncio.to_thread(server.thread.join, 15)  # its database pool closes before the database stops
