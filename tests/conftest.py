@@ -78,7 +78,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "FIELDLOG_LOGIN_MAX_FAILURES": "5",
             "FIELDLOG_MAX_INFLIGHT": "10000",
             "FIELDLOG_WORKER_IN_PROCESS": "false",  # tests run jobs with backend.jobs.worker.drain or a worker
-            "FIELDLOG_NOTIFY_ALLOW_HOSTS": "127.0.0.1,localhost",  # the fake WeCom/DingTalk/SMTP servers
+            "FIELDLOG_NOTIFY_ALLOW_HOSTS": "127.0.0.1",  # the fake WeCom/DingTalk/SMTP servers (not localhost)
         }
     )
 

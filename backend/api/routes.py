@@ -29,6 +29,10 @@ from backend.api.appraisals import AppraisalController  # noqa: E402
 from backend.api.reports import AnnualReportController, SummaryController  # noqa: E402
 
 ROUTES += [SummaryController, AnnualReportController, AppraisalController]
+from backend.api.jobs import JobsController  # noqa: E402
+from backend.api.notifications import MyNotificationsController, NotifyAdminController  # noqa: E402
+
+ROUTES += [JobsController, NotifyAdminController, MyNotificationsController]
 from backend.web import ROUTER as WEB_CONSOLE  # noqa: E402
 
 ROUTES.append(WEB_CONSOLE)

@@ -58,6 +58,8 @@ OPEN = {
     "verify_document": "public by design: the unguessable code printed on a document is the key (PRODUCT.md)",
     "verify_document_page": "the HTML form of verify_document; public for the same reason",
     "verify_document_file": "public like verify_document: says only whether the sent file is one issued under the code",
+    "get_my_notification_preferences": "the caller's own notification preferences",
+    "put_my_notification_preferences": "sets only the caller's own notification preferences",
 }
 
 
@@ -114,6 +116,8 @@ PARAMS: dict[str, Callable[[SideA], str]] = {
     "year": lambda a: str(TODAY.year),
     "month": lambda a: a.reports["month"],
     "period_start": lambda a: a.reports["period_1"],
+    "channel_kind": lambda a: "wecom",
+    "rule": lambda a: "supervisor_digest",
 }
 
 Body = Callable[[SideA, Phone], Any]
@@ -320,6 +324,13 @@ ROUTES: dict[str, Route] = {
     "sync_rejected": Route(frozenset({"expert", "supervisor", "admin"}), 200, "supervisor_a", also=COLLEAGUE,
                            shows=lambda a: a.refused_id),
     # The back office: admins only.
+    "admin_list_jobs": admin(),
+    "admin_list_notify_channels": admin(),
+    "admin_put_notify_channel": admin(body=fixed({"url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=k"})),
+    "admin_delete_notify_channel": admin(204),
+    "admin_list_notify_rules": admin(),
+    "admin_put_notify_rule": admin(body=fixed({"send_hour": 7})),
+    "admin_list_notify_deliveries": admin(),
     "admin_list_institutions": admin(shows=lambda a: str(a.world.hospital_a.id)),
     "admin_create_institution": admin(201, body=fixed({"code": "SCOPE-NEW", "name": "新乡镇卫生院",
                                                        "kind": "township_centre", "level": "primary"})),
