@@ -51,7 +51,14 @@ function show(v) {
 }
 
 async function dismiss(issue) {
-  await write(['issues'], (tx) => tx.put('issues', {...issue, dismissed: true}));
+  await write(['issues', 'records'], async (tx) => {
+    await tx.put('issues', {...issue, dismissed: true});
+    // Seen: the entry shows its review state again (a refused new entry stays marked until it is fixed).
+    const rec = await tx.get('records', issue.record_id);
+    if (rec && rec.server_data && ['conflict', 'locked', 'rejected'].includes(rec.state)) {
+      await tx.put('records', {...rec, state: 'synced'});
+    }
+  });
 }
 
 /** What the server answered and the expert must see: conflicts with both versions, locks and refusals. */

@@ -58,7 +58,10 @@ function checkField(spec, value) {
     }
     return [];
   }
-  if (spec.type === 'time' && !/^\d{2}:\d{2}(:\d{2})?$/.test(value)) return out(`「${spec.label_zh}」时间格式不对`);
+  if (spec.type === 'time' && !/^(?:[01][0-9]|2[0-3]):[0-5][0-9]$/.test(value)) return out(`「${spec.label_zh}」时间请写成 时:分（24 小时制）`);
+  if (spec.type === 'uuid' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    return out(`「${spec.label_zh}」编号格式不对`);
+  }
   if (spec.type === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) return out(`「${spec.label_zh}」日期格式不对`);
   return [];
 }

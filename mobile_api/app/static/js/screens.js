@@ -141,7 +141,8 @@ export async function week(offset = 0) {
   const days = [...Array(7).keys()].map((i) => addDays(start, i));
   const all = await entries();
   const inWeek = all.filter((r) => r.data.work_date >= days[0] && r.data.work_date <= days[6]);
-  const drafts = inWeek.filter((r) => editable(r) && r.data.status === 'draft');
+  // A new entry the server refused is not on the server yet: it is fixed (and sent again) before it is submitted.
+  const drafts = inWeek.filter((r) => editable(r) && r.data.status === 'draft' && !(r.state === 'rejected' && !r.server_data));
   const submitWeek = async () => {
     for (const r of drafts) await submitEntry(r.id);
     app.syncSoon();
