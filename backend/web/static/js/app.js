@@ -14,6 +14,7 @@ import {devicesPage} from './pages/devices.js';
 import {adminPage} from './pages/admin.js';
 import {monthsPage} from './pages/months.js';
 import {auditPage} from './pages/audit.js';
+import {jobsPage} from './pages/jobs.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -31,6 +32,7 @@ const MENU = [
   ['#/admin/users', '用户 Users', ['admin']],
   ['#/admin/months', '月度关账 Months', ['admin']],
   ['#/audit', '审计日志 Audit', ['admin', 'supervisor']],
+  ['#/admin/jobs', '任务与通知 Jobs', ['admin']],
 ];
 
 const ROUTES = [
@@ -45,6 +47,7 @@ const ROUTES = [
   [/^#\/admin\/(institutions|agreements|deployments|users)$/, adminPage],
   [/^#\/admin\/months$/, monthsPage],
   [/^#\/audit$/, auditPage],
+  [/^#\/admin\/jobs$/, jobsPage],
 ];
 
 const ctx = {me: null, roles: new Set(), navigate: (hash) => { location.hash = hash; }};
