@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Every feed row older than the window goes, not only tombstones: a record unchanged for that long is in every
+# snapshot a live cursor can hold, so its row would never be read again, and the feed stays the size of the
+# window's changes instead of one row per record ever written (docs/capacity.md).
 _PURGE = text("""
-WITH gone AS (DELETE FROM sync_feed WHERE op = 'delete' AND changed_at < :before RETURNING xid)
+WITH gone AS (DELETE FROM sync_feed WHERE changed_at < :before RETURNING xid)
 SELECT count(*) AS n, max(xid) AS top FROM gone
 """)
 # Stored answers keep exactly-once for resends; a number older than the window that comes again is answered
@@ -25,10 +28,12 @@ _RAISE = text("UPDATE sync_horizon SET min_xid = GREATEST(min_xid, :xid), purged
 
 
 async def purge_tombstones(session: AsyncSession, tombstone_days: int, *, now: datetime | None = None) -> int:
-    """Delete deletion tombstones older than `tombstone_days`; returns how many went.
+    """Delete feed rows (tombstones and upserts) older than `tombstone_days`; returns how many went.
 
     A cursor whose previous snapshot could still need one of them (its xmin is not above the newest purged
     transaction id) can no longer be continued: the horizon is raised past it so that pull answers a reset.
+    A cursor above the horizon had every purged change already: each purged transaction committed before its
+    snapshot's xmin.
     """
     before = (now or datetime.now(UTC)) - timedelta(days=tombstone_days)
     row = (await session.execute(_PURGE, {"before": before})).one()

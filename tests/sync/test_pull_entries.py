@@ -101,3 +101,36 @@ async def test_pages_continue_after_the_last_id(db: Runtime, client: Any, world:
             seen += [c.id for c in page]
             after = page[-1].id
     assert seen == [str(i) for i in ids]
+
+
+async def test_the_feed_keeps_only_the_window_and_pulls_stay_whole(db: Runtime, client: Any, world: Any) -> None:
+    """Retention: feed rows older than the window go (upserts too); a phone older than that resets, a current
+    one continues, and a first sync still holds every record."""
+    from datetime import UTC, datetime
+
+    from sync.server.horizon import purge_tombstones
+
+    expert = await phone(client, world.expert_a.username)
+    _, stale_cursor = await expert.pull_all()  # a phone that last synced before the old work was written
+    old = [uuid.uuid4() for _ in range(3)]
+    await expert.push([expert.mutation("create", i, clinic(world.deployment_a.id, date.today() - timedelta(days=n + 1)))
+                       for n, i in enumerate(old)])
+    async with db.sessionmaker() as s, s.begin():
+        await s.execute(text("UPDATE sync_feed SET changed_at = now() - interval '200 days'"))
+    recent = uuid.uuid4()
+    await expert.push([expert.mutation("create", recent, clinic(world.deployment_a.id))])
+    _, current_cursor = await expert.pull_all()  # a phone that has everything up to now
+    newest = uuid.uuid4()
+    await expert.push([expert.mutation("create", newest, clinic(world.deployment_a.id, date.today() - timedelta(days=9)))])
+    async with db.sessionmaker() as s, s.begin():
+        purged = await purge_tombstones(s, 180, now=datetime.now(UTC))
+        left = (await s.execute(text("SELECT record_id FROM sync_feed WHERE kind = 'entry'"))).scalars().all()
+    assert purged >= 3
+    assert sorted(left) == sorted([str(recent), str(newest)])
+    page = await expert.pull(stale_cursor)
+    assert page["reset"] is True
+    assert page["reset_reason"] == "cursor_too_old"
+    changes, _ = await expert.pull_all(current_cursor)
+    assert [c["id"] for c in changes] == [str(newest)]
+    everything, _ = await expert.pull_all()
+    assert {c["id"] for c in everything if c["kind"] == "entry"} == {*map(str, old), str(recent), str(newest)}
