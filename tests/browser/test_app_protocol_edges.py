@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import RequestLog, wait_for
-from tests.browser.phone import entries_of, new_entry, sign_in, synced
+from tests.browser.phone import after_sync, entries_of, new_entry, rows, sign_in, synced
 from tests.browser.test_app_sync_faults import WRITE_META
 
 PORTAL = "<html><body><h1>欢迎使用酒店无线网络</h1><p>请登录后上网</p></body></html>"
@@ -79,3 +79,21 @@ async def test_a_pull_reset_pushes_first_then_rebuilds(context: Any, world: Any,
     assert calls[:3] == [("POST", "push", False), ("GET", "pull", True), ("GET", "pull", False)]
     assert await page.locator("article.entry").count() == 2  # rebuilt from the server: both entries shown
     assert sorted(e["activity_type"] for e in await entries_of(db, world.expert_a.id)) == ["attendance", "clinic"]
+
+
+async def test_a_deleted_draft_stays_deleted_after_later_syncs(context: Any, world: Any, db: Any) -> None:
+    page = await context.new_page()
+    await sign_in(page, world.expert_a.username)
+    await new_entry(page, "clinic", {"fields.session": "pm", "fields.patients_follow_up": "3"})
+    await synced(page)
+    [entry] = await entries_of(db, world.expert_a.id)
+    card = page.locator(f"article.entry[data-entry-id='{entry['id']}']")
+    await after_sync(page, card.locator("button.remove").click())
+    await page.click("#sync-now")
+    await synced(page)
+    await page.reload()
+    await page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    await synced(page)
+    assert await card.count() == 0
+    [row] = await rows(db, "SELECT deleted_at FROM entries WHERE id = :e", e=entry["id"])
+    assert row["deleted_at"] is not None

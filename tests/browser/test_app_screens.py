@@ -81,6 +81,7 @@ async def test_sign_out_with_unsent_work_warns_with_the_count(context: Any, worl
     await page.click("a[href='#/me']")
     await page.click("button.sign-out")
     warning = page.locator(".signout-warn")
+    await warning.locator("p").wait_for()
     assert "还有 1 条记录未发送" in (await warning.text_content() or "")
     await screenshot(page, "app/sign-out-warning")
     await warning.locator("button:has-text('取消')").click()

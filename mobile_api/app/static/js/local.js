@@ -21,6 +21,12 @@ async function pendingFor(tx, recordId) {
   return rows.filter((r) => !r.acked).sort((a, b) => a.seq - b.seq);
 }
 
+/** Whether the server acknowledged a deletion of this record (then nothing may bring it back). */
+async function deletedOnServer(tx, recordId) {
+  const rows = await tx.byIndex('outbox', 'record_id', recordId);
+  return rows.some((r) => r.acked && r.kind === 'delete' && ['applied', 'duplicate'].includes(r.outcome));
+}
+
 /** Number and store a mutation inside the transaction that changes the record. */
 async function enqueue(tx, kind, recordId, baseVersion, data, changes = null) {
   const seq = Number((await tx.meta('last_seq')) || 0) + 1;
@@ -73,6 +79,10 @@ async function change(id, kind, changes) {
  * server's truth (approvals, returns, edits from elsewhere) shows without losing unpushed work.
  */
 export async function rebase(tx, id, serverCopy, {state = null, gone = false} = {}) {
+  if (await deletedOnServer(tx, id)) {
+    await tx.del('records', id); // nothing brings back a record whose deletion the server acknowledged
+    return;
+  }
   const rec = await tx.get('records', id);
   let base = null;
   if (!gone) base = serverCopy ?? (rec ? rec.server_data || rec.data : null);
@@ -97,12 +107,14 @@ export async function rebase(tx, id, serverCopy, {state = null, gone = false} = 
 
 /** An applied mutation: predict the server's copy (the next pull brings the real one). */
 export async function confirm(tx, item, version) {
-  const rec = await tx.get('records', item.record_id);
-  const queued = await pendingFor(tx, item.record_id);
-  if (item.kind === 'delete' && !queued.length) {
+  // An applied delete drops the record even while older mutations of it are unanswered (their stored
+  // answers come later and change nothing): the server holds a tombstone a first sync never sends.
+  if (item.kind === 'delete' || await deletedOnServer(tx, item.record_id)) {
     await tx.del('records', item.record_id);
     return;
   }
+  const rec = await tx.get('records', item.record_id);
+  const queued = await pendingFor(tx, item.record_id);
   if (!rec) return;
   let predicted = null;
   if (item.kind === 'create') predicted = applyLocal(null, item);

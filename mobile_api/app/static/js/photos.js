@@ -7,7 +7,9 @@ import {all, getOne, putOne} from './store.js';
 
 export const MAX_EDGE = 1600;
 export const CHUNK_BYTES = 64 * 1024;
-const JPEG_QUALITY = 0.82;
+// 0.7 keeps a sign-in sheet legible and a 12 MP camera picture near 150-250 KB: two photos of a day finish
+// within a minute on a 50 kbit/s link (infra/bench/field_bench.py).
+const JPEG_QUALITY = 0.7;
 
 function hex(buffer) {
   return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -112,11 +112,18 @@ export async function pendingStats() {
   return {count: rows.length, oldest};
 }
 
-/** Forget everything the server told us (a reset), keeping records that still have queued changes. */
+/**
+ * Forget everything the server told us before a pull from scratch (a first sync or a reset). Kept: records
+ * with queued changes, and refused new entries (what the expert typed, which the server never stored).
+ * Everything else comes back from the pull if, and only if, the server still has it.
+ */
 export async function wipeServerData() {
   await write(['records', 'outbox', 'deployments', 'meta'], async (tx) => {
     const queued = new Set((await tx.all('outbox')).filter((r) => !r.acked).map((r) => r.record_id));
-    for (const rec of await tx.all('records')) if (!queued.has(rec.id)) await tx.del('records', rec.id);
+    for (const rec of await tx.all('records')) {
+      const refusedNew = rec.state === 'rejected' && rec.server_version == null;
+      if (!queued.has(rec.id) && !refusedNew) await tx.del('records', rec.id);
+    }
     await tx.clear('deployments');
     await tx.setMeta('cursor', null);
   });

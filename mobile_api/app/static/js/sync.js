@@ -96,6 +96,9 @@ export async function pullAll() {
     const cursor = await getMeta('cursor');
     const query = new URLSearchParams({limit: String(PULL_LIMIT)});
     if (cursor) query.set('cursor', cursor);
+    // A first sync is a snapshot without tombstones: records known only from push answers before it (a create
+    // confirmed, then deleted elsewhere) must not outlive it.
+    else await wipeServerData();
     const requestId = crypto.randomUUID().replaceAll('-', '');
     const page = await call('GET', `/api/v1/sync/pull?${query}`, {envelope: requestId});
     if (page.reset) {
