@@ -176,3 +176,24 @@ async def test_a_robot_url_repointed_at_a_private_address_is_refused_at_send_tim
     await drain(db)
     [row] = await deliveries(session)
     assert (row.status, row.reason) == ("failed", "unsafe_url")
+
+
+async def test_a_generic_webhook_carries_an_hmac_of_timestamp_and_body(
+    db: Runtime, session: AsyncSession, world: Any, provider: tuple[FakeProvider, str]
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    fake, base = provider
+    await robot(session, world, "webhook", f"{base}/hooks/fieldlog", "whsec-0123456789")
+    await record(session, [notice(world)], db.settings)
+    await session.commit()
+    await drain(db)
+    [hit] = fake.hits
+    ts = hit.headers["X-Fieldlog-Timestamp"]
+    expected = hmac.new(b"whsec-0123456789", ts.encode() + b"." + hit.raw, hashlib.sha256).hexdigest()
+    assert hit.headers["X-Fieldlog-Signature"] == f"sha256={expected}"
+    assert json.loads(hit.raw)["rule"] == "supervisor_digest"
+    [row] = await deliveries(session)
+    assert row.status == "sent"

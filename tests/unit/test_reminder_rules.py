@@ -193,3 +193,37 @@ def test_a_month_is_closable_after_the_grace_period_with_nothing_pending() -> No
 @pytest.mark.parametrize("rule", sorted(DEFAULTS))
 def test_every_rule_has_defaults_in_shanghai(rule: str) -> None:
     assert DEFAULTS[rule].timezone == "Asia/Shanghai"
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    from backend.notifications.channels.base import retry_after_seconds
+
+    now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("Mon, 07 Dec 2026 01:02:00 GMT", now) == 120.0
+    assert retry_after_seconds("Mon, 07 Dec 2026 00:00:00 GMT", now) == 0.0  # already past
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
+
+
+def test_delivery_backoff_grows_and_never_undercuts_retry_after() -> None:
+    from backend.notifications.delivery import backoff
+
+    assert [backoff(n, None).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
+    assert backoff(1, 600).total_seconds() == 600
+    assert backoff(20, None).total_seconds() == 3600
+    assert backoff(1, 10**7).total_seconds() == 3600  # a silly Retry-After is capped
+
+
+def test_dingtalk_signature_is_base64_hmac_of_timestamp_newline_secret_url_encoded() -> None:
+    import base64
+    import hashlib
+    import hmac
+    from urllib.parse import unquote_plus
+
+    from backend.notifications.channels.robots import dingtalk_sign
+
+    sign = dingtalk_sign("SECabc", 1700000000000)
+    raw = hmac.new(b"SECabc", b"1700000000000\nSECabc", hashlib.sha256).digest()
+    assert unquote_plus(sign) == base64.b64encode(raw).decode()
+    assert not set("+/=") & set(sign)  # URL-encoded (the base64 always ends in "=")
