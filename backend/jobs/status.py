@@ -101,18 +101,3 @@ async def overview(session: AsyncSession, *, limit: int = 50) -> JobsOverview:
                  for r in workers],
     )
 
-
-_REQUEUE = text("""
-WITH requeued AS (
-    UPDATE jobs.pgqueuer SET status = 'queued', execute_after = now(), updated = now(), attempts = 0,
-           queue_manager_id = NULL
-    WHERE id = :id AND status = 'failed' RETURNING id, entrypoint, priority
-)
-INSERT INTO jobs.pgqueuer_log (job_id, status, entrypoint, priority)
-SELECT id, 'queued', entrypoint, priority FROM requeued RETURNING job_id
-""")
-
-
-async def requeue(session: AsyncSession, job_id: int) -> bool:
-    """Put a job held as failed back in the queue (after the cause was fixed); False if there is none."""
-    return (await session.execute(_REQUEUE, {"id": job_id})).first() is not None

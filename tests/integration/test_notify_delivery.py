@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -58,16 +59,19 @@ async def release_retries(session: AsyncSession) -> None:
 
 
 async def test_wecom_robot_gets_one_markdown_message_and_the_log_says_sent(
-    db: Runtime, session: AsyncSession, world: Any, provider: tuple[FakeProvider, str]
+    db: Runtime, session: AsyncSession, world: Any, provider: tuple[FakeProvider, str],
+    caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     fake, base = provider
-    await robot(session, world, "wecom", f"{base}/cgi-bin/webhook/send?key=K1")
+    await robot(session, world, "wecom", f"{base}/cgi-bin/webhook/send?key=ROBOT-KEY-4242")
     await record(session, [notice(world)], db.settings)
     await record(session, [notice(world)], db.settings)  # the same rule and period again: nothing new
     await session.commit()
     await drain(db)
     [hit] = fake.hits
-    assert hit.query["key"] == ["K1"]
+    assert hit.query["key"] == ["ROBOT-KEY-4242"]
+    assert "ROBOT-KEY-4242" not in caplog.text  # the robot URL's key is a secret: never logged
     assert hit.body["msgtype"] == "markdown"
     assert "待审核 3 条" in hit.body["markdown"]["content"]
     [row] = await deliveries(session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from urllib.parse import quote_plus
 
@@ -16,6 +17,10 @@ import httpx
 import msgspec
 
 from backend.notifications.channels.base import Message, Outcome, retry_after_seconds
+
+# httpx logs every request's full URL at INFO, and a robot URL carries its key: keep its loggers quiet.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Providers' "too many messages" codes, answered with HTTP 200: retry later like a 429.
 _RATE_LIMITED = {"wecom": {45009}, "dingtalk": {130101, 410100}}
