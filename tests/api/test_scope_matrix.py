@@ -482,6 +482,8 @@ async def arrange(client: Any, world: World, callers: set[str], *, with_export: 
     if with_export:
         job = await call("POST", "/api/v1/exports", "hr", expect=202, json={
             "expert_id": str(world.expert_a.id), "date_from": str(TODAY - timedelta(days=30)), "date_to": str(TODAY)})
+        runtime = client.app.state["runtime"]  # exports run on the job queue: work off what is queued
+        await drain_database(runtime.settings, runtime.database_url)
         export = await call("GET", f"/api/v1/exports/{job['id']}", "hr")
         assert export["status"] == "done", export
 
