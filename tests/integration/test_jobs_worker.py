@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.engine import plain_url
@@ -152,3 +152,23 @@ async def test_an_enqueue_rolled_back_with_its_transaction_leaves_no_job(db: Run
 
     await drain(db, Registry.of([Job("test.never", never)]))
     assert ran == []
+
+
+async def test_the_daily_horizon_purge_runs_as_a_job_of_the_apps_registry(
+    db: Runtime, session: AsyncSession, world: Any
+) -> None:
+    from backend.app import job_registry
+    from backend.jobs.catalog import HORIZON
+
+    registry = job_registry()
+    assert HORIZON in [p.job for p in registry.periodic]
+    await session.execute(text(
+        "INSERT INTO sync_feed (user_id, kind, record_id, xid, op, changed_at) VALUES "
+        "(:u, 'entry', 'old', 10, 'delete', now() - interval '400 days'), "
+        "(:u, 'entry', 'new', 11, 'delete', now() - interval '3 days')"), {"u": world.expert_a.id})
+    await enqueue(session, HORIZON, {"period": "2026-12-02"})
+    await session.commit()
+    await drain(db, registry)
+    left = (await session.execute(text("SELECT record_id FROM sync_feed WHERE op = 'delete'"))).scalars().all()
+    assert left == ["new"]
+    assert (await session.execute(text("SELECT min_xid FROM sync_horizon"))).scalar_one() == 11
