@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -111,3 +113,24 @@ async def fill(page: Page, values: dict[str, str]) -> None:
             await field.select_option(value)
         else:
             await field.fill(value)
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified (the test reads what the server issued to the app)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+# Read and write the app's IndexedDB `meta` store from a test (page.evaluate with a key, or [key, value]).
+READ_META = """async (key) => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open('fieldlog-phone'); r.onsuccess = () => ok(r.result);
+                                             r.onerror = () => no(r.error); });
+  return await new Promise((ok) => { const r = db.transaction('meta').objectStore('meta').get(key);
+                                     r.onsuccess = () => ok(r.result ? r.result.value : null); });
+}"""
+WRITE_META = """async ([key, value]) => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open('fieldlog-phone'); r.onsuccess = () => ok(r.result);
+                                             r.onerror = () => no(r.error); });
+  await new Promise((ok) => { const tx = db.transaction('meta', 'readwrite'); tx.objectStore('meta').put({key, value});
+                              tx.oncomplete = () => ok(); });
+}"""

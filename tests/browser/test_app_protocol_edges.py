@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import RequestLog, wait_for
-from tests.browser.phone import after_sync, entries_of, new_entry, rows, sign_in, synced
-from tests.browser.test_app_sync_faults import WRITE_META
+from tests.browser.phone import WRITE_META, after_sync, entries_of, new_entry, rows, sign_in, synced
 
 PORTAL = "<html><body><h1>欢迎使用酒店无线网络</h1><p>请登录后上网</p></body></html>"
 

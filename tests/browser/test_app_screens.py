@@ -8,8 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.browser.conftest import LiveServer, RequestLog, screenshot
-from tests.browser.phone import after_sync, entries_of, fill, open_app, rows, sign_in, synced
-from tests.browser.test_app_sync_faults import READ_META, WRITE_META, _claims
+from tests.browser.phone import (
+    READ_META,
+    WRITE_META,
+    after_sync,
+    claims_of,
+    entries_of,
+    fill,
+    open_app,
+    rows,
+    sign_in,
+    synced,
+)
 
 
 async def test_client_side_checks_stop_bad_entries_before_they_are_queued(page: Any, world: Any, db: Any) -> None:
@@ -98,7 +108,7 @@ async def test_a_failed_refresh_keeps_the_queue_and_asks_to_sign_in_again(
     page = await context.new_page()
     await sign_in(page, world.expert_a.username)
     device = await page.evaluate(READ_META, "device_id")
-    claims = _claims(await page.evaluate(READ_META, "access_token"))
+    claims = claims_of(await page.evaluate(READ_META, "access_token"))
     await context.set_offline(True)
     await page.click(".att[data-status=leave]")
     await synced(page, pending=1)

@@ -3,14 +3,12 @@ the phone was offline. Both end with every entry on the server exactly once."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.browser.conftest import LiveServer, RequestLog, wait_for
-from tests.browser.phone import entries_of, new_entry, rows, sign_in, synced
+from tests.browser.phone import READ_META, WRITE_META, claims_of, entries_of, new_entry, rows, sign_in, synced
 
 MUTATIONS = ("SELECT m.seq, m.outcome, m.record_id FROM sync_mutations m JOIN devices d ON d.id = m.device_id "
              "WHERE d.user_id = :u ORDER BY m.seq")
@@ -65,30 +63,11 @@ async def test_a_lost_push_reply_is_answered_from_memory_without_duplicates(
     assert [h.status for h in server_log.matching("POST", "/api/v1/sync/push")] == [200, 200]
 
 
-def _claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
-READ_META = """async (key) => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open('fieldlog-phone'); r.onsuccess = () => ok(r.result);
-                                             r.onerror = () => no(r.error); });
-  return await new Promise((ok) => { const r = db.transaction('meta').objectStore('meta').get(key);
-                                     r.onsuccess = () => ok(r.result ? r.result.value : null); });
-}"""
-WRITE_META = """async ([key, value]) => {
-  const db = await new Promise((ok, no) => { const r = indexedDB.open('fieldlog-phone'); r.onsuccess = () => ok(r.result);
-                                             r.onerror = () => no(r.error); });
-  await new Promise((ok) => { const tx = db.transaction('meta', 'readwrite'); tx.objectStore('meta').put({key, value});
-                              tx.oncomplete = () => ok(); });
-}"""
-
-
 async def test_a_token_that_expired_offline_is_refreshed_and_the_same_batch_sent_once(
         context: Any, world: Any, db: Any, live_server: LiveServer, server_log: RequestLog) -> None:
     page = await context.new_page()
     await sign_in(page, world.expert_a.username)
-    claims = _claims(await page.evaluate(READ_META, "access_token"))
+    claims = claims_of(await page.evaluate(READ_META, "access_token"))
     expired = live_server.signer.issue(uuid.UUID(claims["sub"]), claims["dev"], uuid.UUID(claims["sid"]),
                                        now=datetime.now(UTC) - timedelta(hours=3))
     await _log_two_entries_offline(context, page)
