@@ -78,6 +78,8 @@ class Storage(Protocol):
     kind: str
     # True when the API server itself receives the bytes (PUT .../content); False when clients go direct.
     receives_bytes: bool
+    # Origins (scheme://host[:port]) browsers upload to directly; the pages' Content-Security-Policy allows them.
+    browser_origins: tuple[str, ...]
 
     async def start(self) -> None:
         """Check the backend is reachable once at start-up (creating what a laptop run needs)."""

@@ -46,6 +46,7 @@ class DiskStorage:
 
     kind = "disk"
     receives_bytes = True
+    browser_origins: tuple[str, ...] = ()  # uploads come through the API, on the app's own origin
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -47,6 +48,8 @@ class S3Storage:
         self.prefix = prefix
         self.part_size = part_size
         self.create_bucket = create_bucket
+        # The origin the presigned URLs point at: a browser uploading to them must be allowed to connect there.
+        self.browser_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Any) -> S3Storage:
@@ -80,6 +83,9 @@ class S3Storage:
             if not (_missing(exc) and self.create_bucket):
                 raise
             await self._call("create_bucket", Bucket=self.bucket)
+        # Presigning is computed locally (no request): its scheme and host are where phones will upload.
+        probe = urlsplit(await self._presign("put_object", Key=self._key("origin-probe")))
+        self.browser_origins = (f"{probe.scheme}://{probe.netloc}",)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.client.close)
