@@ -80,7 +80,8 @@ async def run_export(
     async with engine.connect() as conn:
         lock = await conn.execution_options(isolation_level="AUTOCOMMIT")
         if not await lock.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
-            return  # another worker is rendering it right now
+            log.info("export %s is being rendered by another worker; leaving it", export_id)
+            return
         try:
             await _claimed_run(sessionmaker, settings, export_id)
         finally:
