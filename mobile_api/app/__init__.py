@@ -8,6 +8,7 @@ of this router carries the console's strict Content-Security-Policy: only this o
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,31 @@ def app_index(request: Request[Any, Any, Any]) -> Response[bytes] | Redirect:
     return Response(content=(STATIC_DIR / "index.html").read_bytes(), media_type="text/html")
 
 
+_DEV_VERSION = b"const VERSION = 'fieldlog-app-dev';"
+
+
+def service_worker_source(static_dir: Path = STATIC_DIR) -> bytes:
+    """`sw.js` with its cache VERSION set to a digest of every shell file, so any change to the shell is a new version."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in static_dir.rglob("*") if p.is_file() and p.name != "sw.js"):
+        digest.update(path.relative_to(static_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    source = (static_dir / "sw.js").read_bytes()
+    if _DEV_VERSION not in source:
+        raise RuntimeError("sw.js must declare `const VERSION = 'fieldlog-app-dev';` for the server to version it")
+    digest.update(source)
+    return source.replace(_DEV_VERSION, f"const VERSION = 'fieldlog-app-{digest.hexdigest()[:16]}';".encode())
+
+
+# Computed once per process: the files are part of the release and do not change while it runs.
+_SERVICE_WORKER = service_worker_source()
+
+
+@get("/app/sw.js", include_in_schema=False, cache_control=_REVALIDATE, sync_to_thread=False)
+def app_service_worker() -> Response[bytes]:
+    """The service worker, versioned by the shell's content (the browser re-checks it on every online start)."""
+    return Response(content=_SERVICE_WORKER, media_type="text/javascript")
+
+
 def app_router() -> Router:
     """The shell, the manifest, the service worker and the modules, each with the security headers."""
     files = create_static_files_router(
@@ -50,7 +76,7 @@ def app_router() -> Router:
         name="phone_app_static",
         include_in_schema=False,
     )
-    return Router(path="/", route_handlers=[app_index, files], middleware=[security_headers], include_in_schema=False)
+    return Router(path="/", route_handlers=[app_index, app_service_worker, files], middleware=[security_headers], include_in_schema=False)
 
 
 ROUTER = app_router()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from mobile_api.app import STATIC_DIR
 from tests.browser.conftest import LiveServer
+from tests.browser.phone import open_app, sign_in, synced
 
 
 def _get(live_server: LiveServer, path: str) -> Any:
@@ -60,3 +62,38 @@ def test_no_module_builds_markup_from_strings() -> None:
         text = file.read_text(encoding="utf-8")
         for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
             assert banned not in text, f"{file.name} uses {banned}"
+
+
+def test_the_service_worker_version_is_a_digest_of_the_shell(tmp_path: Path, live_server: LiveServer) -> None:
+    import shutil
+
+    from mobile_api.app import service_worker_source
+
+    with _get(live_server, "/app/sw.js") as r:
+        served = r.read()
+    assert served == service_worker_source()
+    version = re.search(rb"const VERSION = '(fieldlog-app-[0-9a-f]{16})';", served)
+    assert version is not None, "the served worker must carry a content version"
+
+    copy = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, copy)
+    assert service_worker_source(copy) == served  # same files, same version
+    (copy / "js" / "dom.js").write_text((copy / "js" / "dom.js").read_text() + "\n// changed\n")
+    changed = re.search(rb"const VERSION = '(fieldlog-app-[0-9a-f]{16})';", service_worker_source(copy))
+    assert changed is not None
+    assert changed.group(1) != version.group(1)
+
+
+async def test_an_unchanged_shell_is_not_downloaded_again_on_the_next_online_start(
+        context: Any, world: Any, server_log: Any) -> None:
+    page = await context.new_page()
+    await sign_in(page, world.expert_a.username)
+    await page.close()
+    server_log.clear()
+
+    page = await context.new_page()
+    await open_app(page)
+    await synced(page)
+    shell = [h.path for h in server_log.hits if h.method == "GET" and h.path.startswith("/app")]
+    # Only the browser's own update check of the worker reaches the server; every shell file comes from the cache.
+    assert set(shell) <= {"/app/sw.js"}, shell

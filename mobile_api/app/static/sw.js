@@ -1,8 +1,11 @@
 // The service worker: caches the app shell so the app opens with no network after the first visit.
-// Only the shell is cached (cache first, refreshed in the background); API calls are never touched, so
-// the app's own code sees every network failure and keeps its outbox.
+// Only the shell is cached, cache first; API calls are never touched, so the app's own code sees every
+// network failure and keeps its outbox. The server writes a digest of every shell file into VERSION when it
+// serves this script, so a deploy that changes any file changes this script: the browser's own update check
+// installs the new version (one fresh fetch of each file) and an unchanged shell costs a phone nothing more
+// than that check on a slow link.
 
-const VERSION = 'fieldlog-app-v1';
+const VERSION = 'fieldlog-app-dev';
 const SHELL = [
   '/app/',
   '/app/app.css',
@@ -26,7 +29,9 @@ const SHELL = [
 ];
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  // cache: 'reload' skips the HTTP cache so a new version never stores an old copy of a file.
+  const requests = SHELL.map((path) => new Request(path, {cache: 'reload'}));
+  event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(requests)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
@@ -41,14 +46,9 @@ self.addEventListener('fetch', (event) => {
   const key = event.request.mode === 'navigate' ? '/app/' : url.pathname;
   event.respondWith(caches.open(VERSION).then(async (cache) => {
     const cached = await cache.match(key);
-    const fresh = fetch(event.request).then((res) => {
-      if (res.ok && SHELL.includes(key)) cache.put(key, res.clone());
-      return res;
-    });
-    if (cached) {
-      event.waitUntil(fresh.catch(() => null));
-      return cached;
-    }
-    return fresh;
+    if (cached) return cached;
+    const res = await fetch(event.request);
+    if (res.ok && SHELL.includes(key)) cache.put(key, res.clone());
+    return res;
   }));
 });
