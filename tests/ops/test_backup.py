@@ -104,7 +104,7 @@ async def test_a_restored_backup_is_whole_and_resets_old_cursors(db: Runtime, cl
     assert copies, "the uploaded sign-in sheet is not among the restored files"
 
     settings = load_settings({"FIELDLOG_DATA_DIR": str(restored), "FIELDLOG_JWT_KEYS": f"t1:{JWT_SECRET}",
-                              "FIELDLOG_STORAGE_DIR": str(restored / "files")})
+                              "FIELDLOG_STORAGE_DIR": str(restored / "files"), "FIELDLOG_WORKER_IN_PROCESS": "false"})
     async with AsyncTestClient(app=create_app(settings, fresh_pg), base_url="http://restored") as node:
         # The same token still signs in the same device (its session was restored with the data).
         answer = await node.get("/api/v1/sync/pull", params={"cursor": old_cursor}, headers=expert.headers)

@@ -40,7 +40,7 @@ async def serving(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def node_settings(tmp: Path, **env: str) -> Settings:
     return load_settings({"FIELDLOG_DATA_DIR": str(tmp), "FIELDLOG_JWT_KEYS": f"t1:{JWT_SECRET}",
-                          "FIELDLOG_STORAGE_DIR": str(tmp / "files"), **env})
+                          "FIELDLOG_STORAGE_DIR": str(tmp / "files"), "FIELDLOG_WORKER_IN_PROCESS": "false", **env})
 
 
 def assert_retry_later(reply: Any, status: int = 503) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def metrics_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("metrics")
     return load_settings({"FIELDLOG_DATA_DIR": str(data), "FIELDLOG_JWT_KEYS": f"t1:{JWT_SECRET}",
                           "FIELDLOG_STORAGE_DIR": str(data / "files"), "FIELDLOG_METRICS_TOKEN": TOKEN,
-                          "FIELDLOG_LOGIN_MAX_FAILURES": "2", "FIELDLOG_MAX_INFLIGHT": "10000"})
+                          "FIELDLOG_LOGIN_MAX_FAILURES": "2", "FIELDLOG_MAX_INFLIGHT": "10000",
+                          "FIELDLOG_WORKER_IN_PROCESS": "false"})
 
 
 @pytest.fixture(scope="module")
