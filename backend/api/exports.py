@@ -10,11 +10,14 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.errors import NotFound
 from backend.export import filecheck, service, verify
 from backend.export.filecheck import FileCheck
 from backend.export.schemas import ExportCreate, ExportJob, Verification
 from backend.http.problems import problem_responses
 from backend.jobs.catalog import enqueue_export
+from backend.reports import verify_page as report_verify
+from backend.reports.issued import IssuedView
 from backend.runtime import Runtime
 
 
@@ -76,6 +79,14 @@ class ExportController(Controller):
         )
 
 
+async def _lookup(db: AsyncSession, code: str) -> Verification | IssuedView:
+    """An evidence export's statement, or else an issued report's (monthly summary, annual report, appraisal)."""
+    try:
+        return await verify.lookup(db, code)
+    except NotFound:
+        return await report_verify.lookup(db, code)
+
+
 class VerifyController(Controller):
     path = ""
     tags = ["verify"]
@@ -90,16 +101,17 @@ class VerifyController(Controller):
     )
     async def page(
         self, code: str, db: AsyncSession, runtime: Runtime, request: Request
-    ) -> Response[str | Verification]:
-        view = await verify.lookup(db, code)
+    ) -> Response[str | Verification | IssuedView]:
+        view = await _lookup(db, code)
         wanted = request.accept.best_match(
             [MediaType.HTML.value, MediaType.JSON.value], default=MediaType.HTML.value
         )
         if wanted == MediaType.JSON.value:
             return Response(view, media_type=MediaType.JSON)
-        return Response(
-            verify.render_html(view, ZoneInfo(runtime.settings.timezone)), media_type=MediaType.HTML
-        )
+        tz = ZoneInfo(runtime.settings.timezone)
+        if isinstance(view, IssuedView):
+            return Response(report_verify.render_html(view, tz), media_type=MediaType.HTML)
+        return Response(verify.render_html(view, tz), media_type=MediaType.HTML)
 
     @get(
         "/api/v1/verify/{code:str}",
@@ -108,8 +120,8 @@ class VerifyController(Controller):
         summary="Public: what a document with this verification code states, and its files' SHA-256",
         responses=problem_responses(404),
     )
-    async def json(self, code: str, db: AsyncSession) -> Verification:
-        return await verify.lookup(db, code)
+    async def json(self, code: str, db: AsyncSession) -> Verification | IssuedView:
+        return await _lookup(db, code)
 
     @post(
         "/api/v1/verify/{code:str}/file",
@@ -129,4 +141,7 @@ class VerifyController(Controller):
     async def check_file(self, code: str, db: AsyncSession, request: Request) -> FileCheck:
         rule = request.app.state.get("verify_check_limit") or filecheck.CheckLimit()
         await filecheck.admit(db, request.client.host if request.client else "unknown", rule)
-        return await filecheck.check_file(db, code, request.stream())
+        try:
+            return await filecheck.check_file(db, code, request.stream())
+        except NotFound:  # raised before the body is read: the code may be an issued report's
+            return await report_verify.check_file(db, code, request.stream())

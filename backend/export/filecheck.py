@@ -73,7 +73,7 @@ async def admit(
     await session.commit()
 
 
-async def _digest(chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
+async def digest(chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     async for chunk in chunks:
         size += len(chunk)
@@ -88,7 +88,7 @@ async def check_file(
 ) -> FileCheck:
     """Compare the streamed file with what was issued under the code (404 for an unknown code)."""
     view = await verify.lookup(session, raw_code)
-    sha256, size = await _digest(chunks, limit)
+    sha256, size = await digest(chunks, limit)
     if size == 0:
         raise InvalidInput(errors=[FieldError(field="body", code="empty", message="Send the file's bytes")])
     matched = next((f for f in view.files if f.sha256 == sha256 and f.size == size), None)

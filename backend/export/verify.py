@@ -50,7 +50,7 @@ async def lookup(session: AsyncSession, raw_code: str) -> Verification:
 
 
 _FORMAT_LABELS = {"pdf": "PDF 证明", "xlsx": "Excel 工作簿", "csv": "CSV 明细"}
-_STYLE = (
+STYLE = (
     "body{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;max-width:760px;margin:2em auto;"
     "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
     "td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}"
@@ -94,7 +94,7 @@ def render_html(view: Verification, tz: ZoneInfo) -> str:
     return (
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>派驻工作量证明核验 {escape(view.verification_code)}</title><style>{_STYLE}</style></head><body>"
+        f"<title>派驻工作量证明核验 {escape(view.verification_code)}</title><style>{STYLE}</style></head><body>"
         "<h1>派驻工作量证明核验</h1>"
         "<p class='ok'>✔ 该验证码对应 fieldlog 出具的证明文件。请核对纸质文件所载内容与下表一致。</p>"
         f"<h2>证明信息</h2><table>{_rows(about)}</table>"

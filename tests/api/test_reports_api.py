@@ -119,6 +119,29 @@ async def _check_pdf(db: Runtime, session: AsyncSession, r: Any, name: str) -> b
     return pdf
 
 
+async def _verifies_publicly(client: Any, pdf: bytes) -> None:
+    """Anyone holding the printout can look the code up; the exact file matches, a changed byte does not."""
+    import re
+
+    code = re.search(r"/verify/([0-9A-Z-]+)", "".join(page_texts(pdf)) + " ".join(qr_texts(pdf, 0))).group(1)
+    client.headers.clear()
+    page = await client.get(f"/verify/{code}")
+    assert page.status_code == 200
+    assert "月度工作小结核验" in page.text
+    assert hashlib.sha256(pdf).hexdigest() in page.text
+    data = (await client.get(f"/api/v1/verify/{code}", headers={"accept": "application/json"})).json()
+    assert (data["kind"], data["sha256"], data["size"]) == ("monthly_summary", hashlib.sha256(pdf).hexdigest(),
+                                                            len(pdf))
+    assert not any("id" in key for key in data)  # no internal ids on the public answer
+    same = (await client.post(f"/api/v1/verify/{code}/file", content=pdf)).json()
+    assert (same["matches"], same["matched"]["sha256"]) == (True, hashlib.sha256(pdf).hexdigest())
+    flipped = pdf[:100] + bytes([pdf[100] ^ 1]) + pdf[101:]
+    other = (await client.post(f"/api/v1/verify/{code}/file", content=flipped)).json()
+    assert (other["matches"], other["matched"]) == (False, None)
+    unknown = await client.post("/api/v1/verify/ABCD-EFGH-JKLM/file", content=pdf)
+    assert unknown.status_code == 404
+
+
 async def test_summary_documents(client: Any, world: World, session: AsyncSession, db: Runtime) -> None:
     await _last_month(session, world)
     me = await world.headers(client, "expert_a")
@@ -130,6 +153,7 @@ async def test_summary_documents(client: Any, world: World, session: AsyncSessio
     assert "月度工作小结" in text
     assert world.expert_a.name in text
     assert "本月完成专家门诊与手术示教" in text
+    await _verifies_publicly(client, pdf)
     r = await client.get(summary_url(world) + "/files/xlsx", headers=hr)
     wb = load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == ["汇总", "明细", "派驻"]
