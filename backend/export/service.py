@@ -1,8 +1,8 @@
 """Use cases of the evidence export: start one, follow it, download its files.
 
-A request only records the job (queued) and audits it; `backend.export.runner` renders it after the
-response. A job whose process died is recognised on the next read: queued or running without a heartbeat
-for STALE_AFTER is marked failed, so nobody waits on it forever.
+A request records the job (queued), audits it and enqueues it on the job queue in the same transaction; a
+worker renders it (`backend.export.runner`). A running export without progress for STALE_AFTER is marked
+failed on the next read, so nobody waits on it forever; a queued one only waits for a free worker.
 """
 
 from __future__ import annotations
@@ -124,7 +124,9 @@ async def fail_if_stale(
         update(JobRow)
         .where(
             JobRow.id == export_id,
-            JobRow.status.in_(("queued", "running")),
+            # Only a running export can go silent: a queued one waits for a free worker (the job queue holds it
+            # and re-delivers it if a worker dies), however long a promotion round ahead of it takes.
+            JobRow.status == "running",
             JobRow.updated_at < func.now() - stale_after,
         )
         .values(

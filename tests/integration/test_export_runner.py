@@ -154,3 +154,22 @@ async def test_a_failing_render_leaves_the_job_failed_without_files(
     assert "disk on fire" not in job.error  # internals stay in the log
     files = (await session.execute(select(ExportFile).where(ExportFile.export_id == job.id))).scalars().all()
     assert files == []
+
+
+async def test_a_queued_export_waits_for_the_queue_however_long_only_a_silent_running_one_fails(
+        session: AsyncSession, world: Any) -> None:
+    from backend.export.service import fail_if_stale
+
+    waiting = await queued_job(session, world, ["pdf"])
+    silent = await queued_job(session, world, ["pdf"])
+    silent.status = "running"
+    await session.commit()
+    await asyncio.sleep(0.01)
+    for job in (waiting, silent):
+        await fail_if_stale(session, job.id, timedelta(0))
+    await session.commit()
+    await session.refresh(waiting)
+    await session.refresh(silent)
+    # A busy queue (a promotion round ahead of it) is no failure: the job will run when a worker is free.
+    assert waiting.status == "queued"
+    assert (silent.status, silent.error is not None) == ("failed", True)
