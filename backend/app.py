@@ -13,10 +13,10 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backend.auth.principal import Principal
 from backend.http.deps import provide_claims, provide_db, provide_principal, provide_runtime
+from backend.http.metrics import metrics_middleware
 from backend.http.middleware import InflightLimiter, gzip_requests, request_context
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
-from backend.metrics.http import metrics_middleware
 from backend.runtime import Runtime
 from backend.settings import Settings
 from backend.storage import start_storage, stop_storage
@@ -26,7 +26,7 @@ def route_handlers() -> list[Any]:
     """Every router of the service; phone-facing modules are imported here and nowhere else in the core."""
     from backend import health
     from backend.api.routes import ROUTES as BACKOFFICE
-    from backend.metrics.http import metrics
+    from backend.http.metrics import metrics
     from mobile_api.app import ROUTER as PHONE_APP
     from mobile_api.auth import AuthController
     from mobile_api.routes import ROUTES as MOBILE

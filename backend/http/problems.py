@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from backend.errors import DomainError, FieldError
+from backend.outages import RETRY_AFTER_SECONDS, count_unavailable, database_unavailable, storage_full
 
 log = logging.getLogger("fieldlog.errors")
 
@@ -117,8 +118,6 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    from backend.health import RETRY_AFTER_SECONDS, count_unavailable, database_unavailable, storage_full
-
     if storage_full(exc):  # what was received so far stays resumable; nothing half-written is published
         log.error("storage full on %s %s request_id=%s", request.method, request.url.path, request_id_of(request))
         return problem_response(request, status=507, slug="storage-full", title="Storage full",

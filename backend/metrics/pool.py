@@ -2,7 +2,7 @@
 
 A request waits in exactly one place: the pool's queue, once every connection and all overflow room are
 taken. It waits at most `pool_timeout` seconds, then SQLAlchemy raises `TimeoutError`, which is answered
-503 with Retry-After (backend/health.py). The gauges are per process; a scrape in multiprocess mode sums them.
+503 with Retry-After (backend/outages.py). The gauges are per process; a scrape in multiprocess mode sums them.
 """
 
 from __future__ import annotations
