@@ -14,7 +14,7 @@ from backend.models.core import (
     User,
 )
 from backend.models.export import ExportFile, ExportJob, PromotionRound, VerifyCheck
-from backend.models.notify import NotifyChannel, NotifyDelivery, NotifyPreference, NotifyRuleSetting  # noqa: F401
+from backend.models.notify import NotifyChannel, NotifyDelivery, NotifyPreference, NotifyRuleSetting
 from backend.models.reports import Appraisal, IssuedReport, MonthlySummary
 from backend.models.stats import StatRollup
 from backend.models.sync import SyncFeed, SyncHorizon, SyncMutation
@@ -23,6 +23,7 @@ from backend.models.worklog import Attachment, Entry, EntryAttachment, EntryVers
 __all__ = [
     "Agreement",
     "AgreementTarget",
+    "Appraisal",
     "Attachment",
     "AuditEvent",
     "AuditPending",
@@ -34,13 +35,19 @@ __all__ = [
     "EntryVersion",
     "ExportFile",
     "ExportJob",
+    "IssuedReport",
     "Institution",
     "LoginAttempt",
     "MonthClosure",
+    "MonthlySummary",
     "PromotionRound",
     "RefreshToken",
     "RoleGrant",
     "StatRollup",
+    "NotifyChannel",
+    "NotifyDelivery",
+    "NotifyPreference",
+    "NotifyRuleSetting",
     "SyncFeed",
     "SyncHorizon",
     "SyncMutation",

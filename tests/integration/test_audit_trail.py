@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import writer as audit
-from backend.cli.audit import format_report
 from backend.audit.verify import verify_trail
 from backend.auth.principal import Principal
+from backend.cli.audit import format_report
 from backend.cli.main import main
 from backend.db.engine import plain_url
 from backend.http.context import origin_var, request_id_var

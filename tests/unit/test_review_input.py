@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from backend.audit.chain import GENESIS_HASH, ChainProblem, Checkpoint
-from backend.cli.audit import format_report
 from backend.audit.verify import VerifyReport, parse_anchor
 from backend.audit.writer import origin_of
 from backend.auth.principal import Principal
+from backend.cli.audit import format_report
 from backend.errors import InvalidInput
 from backend.http.context import origin_var
 from backend.review.corrections import apply_correction, validate_batch
