@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -12,22 +11,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.export.tables import safe_cell
+from backend.export.xlsx import MAX_WIDTH, Cell, text_width
 
-Cell = str | int | float | date | datetime | None
-MAX_WIDTH = 60
 _BOLD = Font(bold=True)
 _FILL = PatternFill("solid", fgColor="E6E6E6")
-
-
-def width_of(value: Cell) -> int:
-    """Display cells a value takes (wide East Asian characters count two)."""
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, date):
-        return 10
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
 
 
 class Book:
@@ -80,8 +67,8 @@ def fit(ws: Worksheet, minimum: int = 8) -> None:
     for row in ws.iter_rows():
         for cell in row:
             if cell.value is not None and cell.column_letter:
-                widths[cell.column_letter] = max(widths.get(cell.column_letter, 0), width_of(cell.value))
-            if isinstance(cell.value, str) and width_of(cell.value) > MAX_WIDTH:
+                widths[cell.column_letter] = max(widths.get(cell.column_letter, 0), text_width(cell.value))
+            if isinstance(cell.value, str) and text_width(cell.value) > MAX_WIDTH:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in widths.items():
         ws.column_dimensions[letter].width = min(max(width + 2, minimum), MAX_WIDTH)
