@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,41 @@ async def test_an_unchanged_shell_is_not_downloaded_again_on_the_next_online_sta
     shell = [h.path for h in server_log.hits if h.method == "GET" and h.path.startswith("/app")]
     # Only the browser's own update check of the worker reaches the server; every shell file comes from the cache.
     assert set(shell) <= {"/app/sw.js"}, shell
+
+
+async def test_a_first_visit_carries_each_shell_file_over_the_link_once(
+        context: Any, live_server: LiveServer, server_log: Any) -> None:
+    page = await context.new_page()
+    await open_app(page)
+    await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    # The worker asked about every file while installing; the page had just fetched them, so the answers are 304.
+    shell = [h for h in server_log.hits if h.method == "GET" and h.path.startswith("/app") and h.path != "/app/sw.js"]
+    full = [h.path for h in shell if h.status == 200]
+    assert len(full) == len(set(full)), sorted(full)
+    assert any(h.status == 304 for h in shell), [(h.path, h.status) for h in shell]
+    listed = set(re.findall(r"'(/app/[^']*)'", (STATIC_DIR / "sw.js").read_text(encoding="utf-8")))
+    assert set(full) <= listed
+
+
+def test_a_shell_file_is_answered_304_only_for_its_own_content(live_server: LiveServer) -> None:
+    with _get(live_server, "/app/js/main.js") as r:
+        etag = r.headers["etag"]
+        assert r.read()
+    request = urllib.request.Request(live_server.at("/app/js/main.js"), headers={"If-None-Match": etag})
+    try:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - the test server on 127.0.0.1
+        raise AssertionError("expected 304 for the browser's current copy")
+    except urllib.error.HTTPError as e:
+        assert e.code == 304
+        assert e.headers["content-security-policy"]
+    stale = urllib.request.Request(live_server.at("/app/js/main.js"), headers={"If-None-Match": '"0123abcd"'})
+    with urllib.request.urlopen(stale, timeout=10) as r:  # noqa: S310 - the test server on 127.0.0.1
+        assert r.status == 200
+        assert r.read()
+    with _get(live_server, "/app/js/dom.js") as r:
+        assert r.headers["etag"] != etag
+    try:
+        _get(live_server, "/app/js/missing.js")
+        raise AssertionError("expected 404")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404

@@ -29,8 +29,10 @@ const SHELL = [
 ];
 
 self.addEventListener('install', (event) => {
-  // cache: 'reload' skips the HTTP cache so a new version never stores an old copy of a file.
-  const requests = SHELL.map((path) => new Request(path, {cache: 'reload'}));
+  // cache: 'no-cache' asks the server whether the browser's copy is current (the page fetched every file a moment
+  // ago on a first visit): a 304 keeps that copy, so a slow link carries the shell once; a changed file, whose
+  // validator is a digest of its content, comes fresh, so a new version never stores an old copy of a file.
+  const requests = SHELL.map((path) => new Request(path, {cache: 'no-cache'}));
   event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(requests)).then(() => self.skipWaiting()));
 });
 
