@@ -12,9 +12,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from backend.auth.principal import Principal
+from backend.http.client import nosniff, trusted_client
 from backend.http.deps import provide_claims, provide_db, provide_principal, provide_runtime
 from backend.http.metrics import metrics_middleware
 from backend.http.middleware import InflightLimiter, gzip_requests, request_context
+from backend.http.openapi import refine_openapi
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
 from backend.runtime import Runtime
@@ -37,7 +39,7 @@ def route_handlers() -> list[Any]:
 
 def job_registry() -> Any:
     """Every background job: the core's, plus the sync layer's daily horizon purge (sync is imported only here)."""
-    from backend.jobs.catalog import core_registry, horizon_job, horizon_periodic
+    from backend.job_catalog import core_registry, horizon_job, horizon_periodic
     from sync.server.horizon import purge_answers, purge_tombstones
 
     return core_registry(horizon_job(purge_tombstones, purge_answers), extra_periodic=(horizon_periodic(),))
@@ -72,7 +74,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
             await stop_storage(runtime)
             await runtime.engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         dependencies={
             "runtime": Provide(provide_runtime),
@@ -83,7 +85,9 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         signature_types=[Principal, Runtime],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=validate_body_strictly,
+        before_send=[nosniff],  # every answer, routed or not: downloads, exports, documents, console, problems
         middleware=[
+            trusted_client(settings.trusted_proxies),  # first: everything after it sees the real client address
             metrics_middleware,
             request_context,
             InflightLimiter(settings.max_inflight_requests),
@@ -109,3 +113,5 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         ),
         debug=debug,
     )
+    refine_openapi(app)  # the published schema says what the server enforces (backend/http/openapi.py)
+    return app

@@ -33,6 +33,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     refresh_token_days: int = 30
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    # Failed sign-ins from one address (any account) before it is refused; a county hospital may share one NAT.
+    login_max_failures_per_address: int = 20
+    # Failed sign-ins to one account (any address) before devices not yet registered to it are refused.
+    login_max_failures_per_account: int = 50
+    login_max_delay_ms: int = 3000
+    # Peers (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed; none: the socket peer.
+    trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     sync_max_body_bytes: int = 4 * 1024 * 1024
     sync_max_expanded_bytes: int = 16 * 1024 * 1024
@@ -51,6 +58,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     attachment_max_bytes: int = 20 * 1024 * 1024
     attachment_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/heic", "image/webp", "application/pdf")
     public_base_url: str = "http://127.0.0.1:8000"
+    # False: public_base_url was derived from host and port, and follows the address `fieldlog serve` listens on.
+    public_base_url_given: bool = False
     log_level: str = "INFO"
     db_pool_size: int = 10
     db_pool_timeout: int = 10
@@ -81,6 +90,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def signing_key(self) -> str:
         return self.jwt_keys[self.jwt_active_kid]
+
+    def serving_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on host:port; the public address follows unless it was given."""
+        public = self.public_base_url if self.public_base_url_given else local_base_url(host, port)
+        return msgspec.structs.replace(self, host=host, port=port, public_base_url=public)
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches a server listening on host:port at."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - listening everywhere; this machine reaches it on loopback
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -183,12 +206,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     types = tuple(t.strip() for t in env.get("FIELDLOG_ATTACHMENT_TYPES", "").split(",") if t.strip())
+    host = env.get("FIELDLOG_HOST", "127.0.0.1")
+    port = _int(env, "FIELDLOG_PORT", 8000, minimum=1, maximum=65535)
+    public_base_url = (env.get("FIELDLOG_PUBLIC_BASE_URL") or "").rstrip("/")
     signing_key_path, signing_cert_path = _signing_files(env)
     return Settings(
         database_url=db_url,
         data_dir=data_dir,
-        host=env.get("FIELDLOG_HOST", "127.0.0.1"),
-        port=_int(env, "FIELDLOG_PORT", 8000, minimum=1, maximum=65535),
+        host=host,
+        port=port,
         timezone=tz,
         jwt_keys=keys,
         jwt_active_kid=active,
@@ -198,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         refresh_token_days=_int(env, "FIELDLOG_REFRESH_TOKEN_DAYS", 30, minimum=1, maximum=365),
         login_max_failures=_int(env, "FIELDLOG_LOGIN_MAX_FAILURES", 5, minimum=1),
         login_window_seconds=_int(env, "FIELDLOG_LOGIN_WINDOW_SECONDS", 900, minimum=1),
+        **_login_settings(env),
         max_body_bytes=_int(env, "FIELDLOG_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
         sync_max_body_bytes=_int(env, "FIELDLOG_SYNC_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
         sync_max_expanded_bytes=_int(env, "FIELDLOG_SYNC_MAX_EXPANDED_BYTES", 16 * 1024 * 1024, minimum=1024),
@@ -217,7 +244,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                           maximum=5 * 1024 * 1024 * 1024),
         attachment_max_bytes=_int(env, "FIELDLOG_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024),
         attachment_types=types or Settings.__struct_defaults__[Settings.__struct_fields__.index("attachment_types")],
-        public_base_url=env.get("FIELDLOG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_base_url=public_base_url or local_base_url(host, port),
+        public_base_url_given=bool(public_base_url),
         log_level=level,
         db_pool_size=_int(env, "FIELDLOG_DB_POOL_SIZE", 10, minimum=1, maximum=200),
         db_pool_timeout=_int(env, "FIELDLOG_DB_POOL_TIMEOUT", 10, minimum=1, maximum=300),
@@ -228,6 +256,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signing_key_path=signing_key_path,
         signing_cert_path=signing_cert_path,
     )
+
+
+def _login_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """The sign-in throttle's budgets and the trusted proxies (backend/auth/throttle.py, backend/netaddr.py)."""
+    from backend.netaddr import parse_trusted_proxies
+
+    per_pair = _int(env, "FIELDLOG_LOGIN_MAX_FAILURES", 5, minimum=1)
+    # uvicorn's own variable is still read when ours is unset, so an existing deployment keeps its proxy.
+    raw_proxies = env.get("FIELDLOG_TRUSTED_PROXIES")
+    if raw_proxies is None:
+        raw_proxies = env.get("FORWARDED_ALLOW_IPS", "")
+    try:
+        proxies = parse_trusted_proxies(raw_proxies)
+    except ValueError as exc:
+        raise SettingsError(f"FIELDLOG_TRUSTED_PROXIES: {exc}") from None
+    return {
+        "login_max_failures_per_address": _int(env, "FIELDLOG_LOGIN_MAX_FAILURES_PER_ADDRESS", per_pair * 4,
+                                               minimum=per_pair),
+        "login_max_failures_per_account": _int(env, "FIELDLOG_LOGIN_MAX_FAILURES_PER_ACCOUNT", per_pair * 10,
+                                               minimum=per_pair),
+        "login_max_delay_ms": _int(env, "FIELDLOG_LOGIN_MAX_DELAY_MS", 3000, minimum=0, maximum=10000),
+        "trusted_proxies": proxies,
+    }
 
 
 def _job_settings(env: Mapping[str, str]) -> dict[str, object]:

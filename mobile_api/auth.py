@@ -12,11 +12,12 @@ from backend.auth import service
 from backend.auth.principal import Principal
 from backend.auth.profile import Profile, profile_of
 from backend.auth.service import TokenPair
+from backend.http.client import client_address
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
 
 
-class LoginRequest(msgspec.Struct, kw_only=True):
+class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Credentials and the phone's own stable device id (the device is registered to the user)."""
 
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -25,13 +26,9 @@ class LoginRequest(msgspec.Struct, kw_only=True):
     app_version: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
-class RefreshRequest(msgspec.Struct, kw_only=True):
+class RefreshRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
     device_id: Annotated[str, msgspec.Meta(min_length=8, max_length=100)] | None = None
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class AuthController(Controller):
@@ -44,7 +41,7 @@ class AuthController(Controller):
                     request: Request) -> TokenPair:
         return await service.login(
             db, runtime.settings, runtime.signer, username=data.username, password=data.password,
-            device_id=data.device_id, address=client_address(request), app_version=data.app_version,
+            device_id=data.device_id, address=client_address(request.scope), app_version=data.app_version,
         )
 
     @post("/auth/refresh", operation_id="refresh_token", status_code=200, security=[],

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth import throttle
 from backend.auth.principal import Principal
-from backend.errors import Conflict, TooManyRequests, Unauthorized
-from backend.metrics.series import LOGIN_THROTTLED
-from backend.models import Device, LoginAttempt, RefreshToken, User
+from backend.errors import Conflict, Unauthorized
+from backend.models import Device, RefreshToken, User
 from backend.security.passwords import verify_password
 from backend.security.tokens import AccessClaims, TokenSigner, hash_refresh_token, new_refresh_token
 from backend.settings import Settings
@@ -28,29 +30,6 @@ class TokenPair(msgspec.Struct, kw_only=True):
     refresh_expires_in: int
     user_id: uuid.UUID
     device_id: str
-
-
-async def _throttle(session: AsyncSession, settings: Settings, username: str, address: str) -> None:
-    """Refuse with 429 once an account or an address has too many recent failures."""
-    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
-    # An address gets more room than an account: a whole county hospital may share one NAT address.
-    for column, value, limit in (
-        (LoginAttempt.username, username, settings.login_max_failures),
-        (LoginAttempt.address, address, settings.login_max_failures * 4),
-    ):
-        count, oldest = (
-            await session.execute(
-                select(func.count(), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at > since)
-            )
-        ).one()
-        if count >= limit:
-            LOGIN_THROTTLED.labels("account" if column is LoginAttempt.username else "address").inc()
-            retry = int((oldest - since).total_seconds()) + 1
-            raise TooManyRequests(
-                "Too many failed sign-ins; wait before trying again",
-                headers={"Retry-After": str(max(retry, 1))},
-                extra={"retry_after": max(retry, 1)},
-            )
 
 
 async def _issue(
@@ -89,15 +68,17 @@ async def login(
     address: str,
     app_version: str | None = None,
 ) -> TokenPair:
-    """Check the password, register the device to the user and open a device session."""
+    """Check the password (throttled: backend/auth/throttle.py), register the device, open a device session."""
     username = username.strip().lower()
-    await _throttle(session, settings, username, address)
+    attempt = await throttle.admit(session, settings, username=username, address=address, device_id=device_id)
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password) or user is None or not user.is_active:
-        await session.execute(insert(LoginAttempt).values(username=username, address=address))
         # The failure must be counted even though this request answers an error.
-        await session.commit()
+        await throttle.failed(session, attempt, settings)
         raise Unauthorized("Wrong username or password, or the account is disabled", extra={"reason": "bad_credentials"})
+    # The right password clears this pair's failures even when the device turns out to be someone else's.
+    await throttle.succeeded(session, attempt)
+    await session.commit()
     device = await session.get(Device, device_id, with_for_update=True)
     if device is None:
         session.add(Device(id=device_id, user_id=user.id, app_version=app_version))
@@ -109,7 +90,6 @@ async def login(
         )
     else:
         device.app_version = app_version or device.app_version
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
     return await _issue(session, settings, signer, user.id, device_id, uuid.uuid4())
 
 
@@ -155,16 +135,41 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
 
 
 # The user, whether the token's session is still live, and the role grants, in one round trip: every
-# authenticated request runs it.
-_CALLER = text("""
+# authenticated request runs it. CALLER_SQL is the asyncpg form ($1 user, $2 session, $3 device) for the sync
+# pull, which runs it on the raw connection fused with its own first statement.
+_CALLER_SELECT = """
 SELECT u.is_active, u.username, u.name, u.home_institution_id,
-       EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = :session AND t.device_id = :device
+       EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = {session} AND t.device_id = {device}
                AND t.revoked_at IS NULL) AS live,
        ARRAY(SELECT g.role FROM role_grants g WHERE g.user_id = u.id ORDER BY g.role, g.institution_id) AS roles,
        ARRAY(SELECT g.institution_id FROM role_grants g WHERE g.user_id = u.id ORDER BY g.role, g.institution_id)
            AS institutions
-FROM users u WHERE u.id = :user
-""")
+FROM users u WHERE u.id = {user}
+"""
+_CALLER = text(_CALLER_SELECT.format(user=":user", session=":session", device=":device"))
+CALLER_SQL = _CALLER_SELECT.format(user="$1::uuid", session="$2::uuid", device="$3::text")
+
+
+def caller_from_row(row: Mapping[str, Any] | None, claims: AccessClaims, *, allow_disabled: bool = False
+                    ) -> tuple[Principal, bool]:
+    """The caller from a row of the caller query (None or a null username: no such user); 401 when refused."""
+    if row is None or row["username"] is None or not (row["is_active"] or allow_disabled):
+        raise Unauthorized("The account is disabled", extra={"reason": "user_disabled"})
+    if not row["live"]:
+        raise Unauthorized("The session was signed out or revoked; sign in again", extra={"reason": "session_revoked"})
+    grants = list(zip(row["roles"], row["institutions"], strict=True))
+    principal = Principal(
+        user_id=claims.user_id,
+        username=row["username"],
+        name=row["name"],
+        device_id=claims.device_id,
+        session_id=claims.session_id,
+        roles=frozenset(r for r, _ in grants),
+        supervised=frozenset(i for r, i in grants if r == "supervisor"),
+        hr_of=frozenset(i for r, i in grants if r == "hr"),
+        home_institution_id=row["home_institution_id"],
+    )
+    return principal, bool(row["is_active"])
 
 
 async def load_caller(session: AsyncSession, claims: AccessClaims, *, allow_disabled: bool = False
@@ -175,23 +180,7 @@ async def load_caller(session: AsyncSession, claims: AccessClaims, *, allow_disa
     """
     row = (await session.execute(_CALLER, {"user": claims.user_id, "session": claims.session_id,
                                            "device": claims.device_id})).one_or_none()
-    if row is None or not (row.is_active or allow_disabled):
-        raise Unauthorized("The account is disabled", extra={"reason": "user_disabled"})
-    if not row.live:
-        raise Unauthorized("The session was signed out or revoked; sign in again", extra={"reason": "session_revoked"})
-    grants = list(zip(row.roles, row.institutions, strict=True))
-    principal = Principal(
-        user_id=claims.user_id,
-        username=row.username,
-        name=row.name,
-        device_id=claims.device_id,
-        session_id=claims.session_id,
-        roles=frozenset(r for r, _ in grants),
-        supervised=frozenset(i for r, i in grants if r == "supervisor"),
-        hr_of=frozenset(i for r, i in grants if r == "hr"),
-        home_institution_id=row.home_institution_id,
-    )
-    return principal, bool(row.is_active)
+    return caller_from_row(row._mapping if row is not None else None, claims, allow_disabled=allow_disabled)
 
 
 async def load_principal(session: AsyncSession, claims: AccessClaims) -> Principal:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from typing import Any
@@ -39,6 +38,8 @@ def cmd_serve(settings: Settings, args: Any) -> int:
     from backend.http.middleware import configure_logging
 
     configure_logging(settings.log_level)
+    # The address actually served: exported documents print it unless FIELDLOG_PUBLIC_BASE_URL says otherwise.
+    settings = settings.serving_at(args.host or settings.host, args.port or settings.port)
     keep: list[Any] = []
     embedded = settings.database_url is None
     url = database_url(settings, keep=keep)
@@ -50,14 +51,14 @@ def cmd_serve(settings: Settings, args: Any) -> int:
 
             print_accounts(asyncio.run(with_session(url, seed_demo)))
             asyncio.run(with_session(url, lambda s: seed_demo_work(s, settings)))
-    host = args.host or settings.host
-    port = args.port or settings.port
-    print(f"fieldlog serving on http://{host}:{port} (database: {'embedded' if embedded else 'DATABASE_URL'})",
-          flush=True)
+    host, port = settings.host, settings.port
+    print(f"fieldlog serving on http://{host}:{port} (database: {'embedded' if embedded else 'DATABASE_URL'}; "
+          f"public address {settings.public_base_url})", flush=True)
     # uvicorn re-raises SIGTERM / SIGINT once its graceful shutdown is done; exit normally then, so that the
     # embedded PostgreSQL is stopped with the server (pgserver stops it at interpreter exit).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
+    # X-Forwarded-For is read by the app itself, from FIELDLOG_TRUSTED_PROXIES only (backend/http/client.py).
     uvicorn.run(create_app(settings, url), host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=True, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+                proxy_headers=False)
     return 0

@@ -36,7 +36,10 @@ DB_POOL_TIMEOUTS = Counter("fieldlog_db_pool_timeouts", "Requests refused (503) 
                            "for a database connection")
 DB_UNAVAILABLE = Counter("fieldlog_db_unavailable", "Requests answered 503 because the database was unreachable",
                          ["reason"])
-LOGIN_THROTTLED = Counter("fieldlog_login_throttled", "Sign-ins refused with 429, by what was throttled", ["key"])
+LOGIN_THROTTLED = Counter("fieldlog_login_throttled", "Sign-ins refused with 429, by the budget that was spent "
+                          "(address, pair = account x address, account, device)", ["key"])
+LOGIN_DELAYED = Counter("fieldlog_login_delayed", "Sign-ins slowed down because their account had many recent "
+                        "failures")
 EXPORT_DURATION = Histogram("fieldlog_export_duration_seconds", "Time to render an evidence export, by outcome",
                             ["outcome"], buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
 

@@ -197,15 +197,17 @@ class RefreshToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed sign-ins, counted per account and per address across all API nodes."""
+    """Failed sign-ins, counted per address, account × address and account alone across all API nodes."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "at"),
         Index("ix_login_attempts_address_at", "address", "at"),
+        Index("ix_login_attempts_username_address_at", "username", "address", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = now_column()
