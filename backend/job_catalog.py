@@ -1,44 +1,32 @@
-"""The service's background jobs and periodic rules (the sync layer's horizon purge is handed in by the app)."""
+"""The job catalogue: which jobs exist, which feature's handler runs each, and with which retry policy.
+
+It sits at the top: it imports the features (their job names and handlers), the features never import it, and
+the queue engine (backend/jobs) knows neither. The sync layer's horizon purge is handed in by the app.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from backend.jobs.queue import enqueue
+from backend.export.jobs import EXPORT, ROUND, render_export, run_round
+from backend.jobs import worker
 from backend.jobs.registry import Job, JobContext, Periodic, Registry, daily, hourly
+from backend.notifications.jobs import DELIVER as NOTIFY_DELIVER
+from backend.notifications.jobs import MAX_ATTEMPTS, deliver, tick
+from backend.notifications.jobs import TICK as NOTIFY_TICK
+from backend.runtime import Runtime
+from backend.settings import Settings
 
 log = logging.getLogger("fieldlog.jobs")
 
-EXPORT = "export.render"
-ROUND = "export.round"
 HORIZON = "sync.horizon_purge"
-NOTIFY_TICK = "notify.tick"
-NOTIFY_DELIVER = "notify.deliver"
+
+__all__ = ["EXPORT", "HORIZON", "NOTIFY_DELIVER", "NOTIFY_TICK", "ROUND", "core_registry", "drain", "drain_database"]
 
 Purge = Callable[..., Awaitable[int]]
-
-
-async def enqueue_export(session: AsyncSession, export_id: uuid.UUID) -> int | None:
-    """Queue the rendering of an export in the transaction that created it."""
-    return await enqueue(session, EXPORT, {"export_id": str(export_id)}, dedupe_key=f"{EXPORT}:{export_id}")
-
-
-async def _export(ctx: JobContext, payload: dict[str, Any]) -> None:
-    from backend.export.runner import run_export
-
-    await run_export(ctx.runtime.sessionmaker, ctx.runtime.settings, uuid.UUID(payload["export_id"]))
-
-
-async def _round(ctx: JobContext, payload: dict[str, Any]) -> None:
-    from backend.export.round_job import run_job
-
-    await run_job(ctx, payload)
 
 
 def horizon_job(purge_tombstones: Purge, purge_answers: Purge) -> Job:
@@ -57,11 +45,9 @@ def horizon_job(purge_tombstones: Purge, purge_answers: Purge) -> Job:
 
 
 def core_jobs() -> list[Job]:
-    from backend.notifications.jobs import MAX_ATTEMPTS, deliver, tick
-
     return [
-        Job(EXPORT, _export, max_attempts=3),
-        Job(ROUND, _round, max_attempts=3),  # HR's promotion round (backend/export/rounds.py)
+        Job(EXPORT, render_export, max_attempts=3),
+        Job(ROUND, run_round, max_attempts=3),  # HR's promotion round (backend/export/rounds.py)
         Job(NOTIFY_TICK, tick, max_attempts=3, concurrency=1),
         # The delivery decides its own retries (Retry-After, MAX_ATTEMPTS); the queue's cap is only a backstop.
         Job(NOTIFY_DELIVER, deliver, max_attempts=MAX_ATTEMPTS + 2, first_retry=timedelta(seconds=30)),
@@ -79,3 +65,12 @@ def core_registry(*extra: Job, extra_periodic: tuple[Periodic, ...] = ()) -> Reg
 def horizon_periodic() -> Periodic:
     return Periodic(HORIZON, "30 19 * * *", daily)  # 03:30 in China, when nobody syncs
 
+
+async def drain(runtime: Runtime, registry: Registry | None = None) -> None:
+    """Run every ready job of `registry` (the core's by default) to the end, then return (tests, benchmarks)."""
+    await worker.drain(runtime, registry or core_registry())
+
+
+async def drain_database(settings: Settings, database_url: str, registry: Registry | None = None) -> None:
+    """`drain` on a runtime of its own (for callers on another event loop than the app's, e.g. test clients)."""
+    await worker.drain_database(settings, database_url, registry or core_registry())

@@ -77,7 +77,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "FIELDLOG_STORAGE_DIR": str(data / "files"),
             "FIELDLOG_LOGIN_MAX_FAILURES": "5",
             "FIELDLOG_MAX_INFLIGHT": "10000",
-            "FIELDLOG_WORKER_IN_PROCESS": "false",  # tests run jobs with backend.jobs.worker.drain or a worker
+            "FIELDLOG_WORKER_IN_PROCESS": "false",  # tests run jobs with backend.job_catalog.drain or a worker
             "FIELDLOG_NOTIFY_ALLOW_HOSTS": "127.0.0.1",  # the fake WeCom/DingTalk/SMTP servers (not localhost)
         }
     )

@@ -15,9 +15,10 @@ from backend.appraisal.document import issue_appraisal
 from backend.appraisal.schemas import AppraisalOut, CountersignIn, RatingIn
 from backend.audit import writer as audit
 from backend.auth.principal import Principal
+from backend.documents.queries import expert_header
 from backend.errors import FieldError, InvalidInput
-from backend.export.queries import expert_header
 from backend.http.deps import requires_role
+from backend.http.params import DayText, DocumentFormat
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
 
@@ -47,7 +48,7 @@ class AppraisalController(Controller):
     @get("/{period_start:str}/files/{fmt:str}", operation_id="download_appraisal", media_type=MediaType.TEXT,
          summary="The appraisal form (派驻期满考核鉴定表) as a signed PDF or an XLSX workbook",
          responses=problem_responses(401, 404, 422))
-    async def download(self, deployment_id: uuid.UUID, period_start: str, fmt: str, db: AsyncSession,
+    async def download(self, deployment_id: uuid.UUID, period_start: DayText, fmt: DocumentFormat, db: AsyncSession,
                        principal: Principal, runtime: Runtime) -> Response[bytes]:
         appraisal = await service.get_appraisal(db, principal, deployment_id, period_start_of(period_start),
                                                 today_of(runtime))
@@ -61,7 +62,7 @@ class AppraisalController(Controller):
     @post("/{period_start:str}/rating", operation_id="rate_appraisal", status_code=200,
           summary="The recipient supervisor's rating (优秀 / 合格 / 不合格) with comments; freezes the figures",
           responses=WRITE)
-    async def rate(self, deployment_id: uuid.UUID, period_start: str, data: RatingIn, db: AsyncSession,
+    async def rate(self, deployment_id: uuid.UUID, period_start: DayText, data: RatingIn, db: AsyncSession,
                    principal: Principal, runtime: Runtime) -> AppraisalOut:
         requires_role(principal, "supervisor")
         return await service.rate(db, principal, deployment_id, period_start_of(period_start), data,
@@ -70,7 +71,7 @@ class AppraisalController(Controller):
     @post("/{period_start:str}/countersign", operation_id="countersign_appraisal", status_code=200,
           summary="HR of the home hospital countersigns a rated appraisal; it is locked from then on",
           responses=WRITE)
-    async def countersign(self, deployment_id: uuid.UUID, period_start: str, data: CountersignIn, db: AsyncSession,
+    async def countersign(self, deployment_id: uuid.UUID, period_start: DayText, data: CountersignIn, db: AsyncSession,
                           principal: Principal, runtime: Runtime) -> AppraisalOut:
         requires_role(principal, "hr")
         return await service.countersign(db, principal, deployment_id, period_start_of(period_start), data,

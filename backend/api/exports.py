@@ -10,12 +10,14 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.documents import verification
+from backend.documents.verification import FileCheck
 from backend.errors import NotFound
-from backend.export import filecheck, service, verify
-from backend.export.filecheck import FileCheck
+from backend.export import service, verify
+from backend.export.jobs import enqueue_export
 from backend.export.schemas import ExportCreate, ExportJob, Verification
+from backend.http.params import ExportFormat, VerificationCode
 from backend.http.problems import problem_responses
-from backend.jobs.catalog import enqueue_export
 from backend.reports import verify_page as report_verify
 from backend.reports.issued import IssuedView
 from backend.runtime import Runtime
@@ -65,7 +67,7 @@ class ExportController(Controller):
         responses=problem_responses(401, 404, 409),
     )
     async def download(
-        self, export_id: uuid.UUID, fmt: str, db: AsyncSession, principal: Principal
+        self, export_id: uuid.UUID, fmt: ExportFormat, db: AsyncSession, principal: Principal
     ) -> Response[bytes]:
         file = await service.download(db, principal, export_id, fmt)
         return Response(
@@ -100,7 +102,7 @@ class VerifyController(Controller):
         responses=problem_responses(404),
     )
     async def page(
-        self, code: str, db: AsyncSession, runtime: Runtime, request: Request
+        self, code: VerificationCode, db: AsyncSession, runtime: Runtime, request: Request
     ) -> Response[str | Verification | IssuedView]:
         view = await _lookup(db, code)
         wanted = request.accept.best_match(
@@ -120,7 +122,7 @@ class VerifyController(Controller):
         summary="Public: what a document with this verification code states, and its files' SHA-256",
         responses=problem_responses(404),
     )
-    async def json(self, code: str, db: AsyncSession) -> Verification | IssuedView:
+    async def json(self, code: VerificationCode, db: AsyncSession) -> Verification | IssuedView:
         return await _lookup(db, code)
 
     @post(
@@ -128,20 +130,20 @@ class VerifyController(Controller):
         operation_id="verify_document_file",
         security=[],
         status_code=200,
-        request_max_body_size=filecheck.MAX_CHECK_BYTES + 1,
+        request_max_body_size=verification.MAX_CHECK_BYTES + 1,
         summary="Public: is this file (the raw bytes as the body) the document issued under this code?",
         description=(
             "Send the file itself as the body (any content type, e.g. application/pdf or "
             "application/octet-stream). The answer compares its SHA-256 with the files issued under the "
-            f"code. At most {filecheck.MAX_CHECK_BYTES} bytes; {filecheck.CHECKS_PER_WINDOW} checks per "
-            f"{int(filecheck.WINDOW_SECONDS)} s per address."
+            f"code. At most {verification.MAX_CHECK_BYTES} bytes; {verification.CHECKS_PER_WINDOW} checks per "
+            f"{int(verification.WINDOW_SECONDS)} s per address."
         ),
         responses=problem_responses(404, 413, 422, 429),
     )
-    async def check_file(self, code: str, db: AsyncSession, request: Request) -> FileCheck:
-        rule = request.app.state.get("verify_check_limit") or filecheck.CheckLimit()
-        await filecheck.admit(db, request.client.host if request.client else "unknown", rule)
+    async def check_file(self, code: VerificationCode, db: AsyncSession, request: Request) -> FileCheck:
+        rule = request.app.state.get("verify_check_limit") or verification.CheckLimit()
+        await verification.admit(db, request.client.host if request.client else "unknown", rule)
         try:
-            return await filecheck.check_file(db, code, request.stream())
+            return await verify.check_file(db, code, request.stream())
         except NotFound:  # raised before the body is read: the code may be an issued report's
             return await report_verify.check_file(db, code, request.stream())

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.appraisal.schemas import AppraisalOut
 from backend.auth.principal import Principal
 from backend.documents import layout
-from backend.export.content import FIGURE_LABELS, ExpertHeader, format_number
-from backend.export.tables import local_time
+from backend.documents.cells import local_time
+from backend.documents.content import FIGURE_LABELS, ExpertHeader, format_number
 from backend.reports.issue import IssuedFile, issue_document
 from backend.reports.issued import StatementLine
 from backend.reports.workbook import Book, Cell, append, fit, local

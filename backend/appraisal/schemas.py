@@ -7,24 +7,24 @@ from datetime import date, datetime
 
 import msgspec
 
-from backend.export.content import Figures
+from backend.documents.content import Figures
 
 
-class SelfAssessment(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+class SelfAssessment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The expert's self-assessment (个人总结) of one period; signing it locks it."""
 
     period_start: date
     self_assessment: str
 
 
-class RatingIn(msgspec.Struct, kw_only=True):
+class RatingIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The recipient supervisor's rating and comments, given against the period's figures."""
 
     rating: str  # excellent / qualified / unqualified (优秀 / 合格 / 不合格)
     comment: str
 
 
-class CountersignIn(msgspec.Struct, kw_only=True):
+class CountersignIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """HR's countersignature (派出单位意见); the comment is optional."""
 
     comment: str | None = None

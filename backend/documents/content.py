@@ -1,7 +1,9 @@
-"""What an evidence document says, as plain Structs, and the pure rules that turn entries into its lines.
+"""What the issued documents state about approved work, as plain Structs, and the pure rules that turn entries
+into their lines.
 
-The query module fills these; the PDF, XLSX and CSV writers only lay them out, so all three formats state
-the same facts.
+Shared by the evidence document (backend/export), the monthly summary and annual report (backend/reports) and
+the appraisal form (backend/appraisal); backend/documents/queries.py fills them, the writers only lay them
+out, so every format and every document states the same facts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 import msgspec
 
-from backend.service_time import ServiceRules
 from backend.worklog.catalog import LONG_TEXT_MAX_LENGTH, get_type
 
 # Figures of docs/statistics.md §2, in the order the documents print them.
@@ -101,52 +102,6 @@ class EntryLine(msgspec.Struct, kw_only=True):
     recipient: str
     approved_by: str | None
     approved_at: datetime | None
-
-
-class AppraisalEntry(msgspec.Struct, kw_only=True):
-    """A countersigned end-of-stay appraisal (派驻期满考核鉴定) as the evidence document lists it."""
-
-    recipient: str
-    department: str
-    period_start: date
-    period_end: date
-    rating_label: str
-    rated_by: str | None
-    rated_at: datetime | None
-    countersigned_by: str | None
-    countersigned_at: datetime | None
-
-
-class ServiceLine(msgspec.Struct, kw_only=True):
-    """Cumulative grassroots service toward the one-year rule as of a day, under the rules in force."""
-
-    as_of: date
-    counted_days: int
-    required_days: int
-    remaining_days: int
-    met_on: date | None
-    rules: ServiceRules
-
-
-class Evidence(msgspec.Struct, kw_only=True):
-    """Everything one evidence document states."""
-
-    expert: ExpertHeader
-    date_from: date
-    date_to: date
-    deployments: list[DeploymentLine]
-    totals: Figures
-    months: list[MonthFigures]
-    by_type: list[TypeCount]
-    surgeries: list[SurgeryCount]
-    entries: list[EntryLine]
-    pending_count: int
-    issued_at: datetime
-    verification_code: str
-    verify_url: str
-    # None only for documents built without it (unit tests of the layout).
-    service: ServiceLine | None = None
-    appraisals: list[AppraisalEntry] = msgspec.field(default_factory=list)
 
 
 def months_between(date_from: date, date_to: date) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from backend import vocab
-from backend.export.content import (
+from backend.documents.content import (
     DeploymentLine,
     EntryLine,
     ExpertHeader,

@@ -1,5 +1,7 @@
-"""Is this file the document that was issued under this code? The public check behind the verify page's
-upload box: SHA-256 of the bytes sent, compared with the files stored at issue time.
+"""What every public verify page shares (evidence exports in backend/export/verify.py, issued reports in
+backend/reports/verify_page.py): the page style, the issued-file type, and the file check behind the page's
+upload box ("is this file the document that was issued under this code?": SHA-256 of the bytes sent, compared
+with the files registered at issue time).
 
 The answer repeats only what the verify page already shows (the code, the issued files' names and
 fingerprints) plus the fingerprint of what was sent; never who sent what or any content of the file.
@@ -14,19 +16,35 @@ import hashlib
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import msgspec
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import FieldError, InvalidInput, PayloadTooLarge, TooManyRequests
-from backend.export import verify
-from backend.export.schemas import VerifiedFile
+from backend.errors import PayloadTooLarge, TooManyRequests
 from backend.models import VerifyCheck
 
 MAX_CHECK_BYTES = 32 * 1024 * 1024
 CHECKS_PER_WINDOW = 30
 WINDOW_SECONDS = 60.0
+STYLE = (  # inline in each verify page, the same for evidence and reports
+    "body{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;max-width:760px;margin:2em auto;"
+    "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
+    "td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3;width:35%}code{font-size:.85em;word-break:break-all}.ok{color:#176f2c}"
+    ".bad{color:#a61b1b}#drop{border:2px dashed #999;border-radius:6px;padding:1.5em;text-align:center;"
+    "margin:.5em 0}#drop.over{border-color:#176f2c;background:#f0f8f2}#result{font-weight:bold;min-height:1.5em}"
+)
+
+
+class VerifiedFile(msgspec.Struct, kw_only=True):
+    """One issued file as its verify page lists it: what a received copy is compared with."""
+
+    format: Literal["pdf", "xlsx", "csv"]
+    file_name: str
+    size: int
+    sha256: str
 
 
 class FileCheck(msgspec.Struct, kw_only=True):
@@ -81,22 +99,3 @@ async def digest(chunks: AsyncIterator[bytes], limit: int) -> tuple[str, int]:
             raise PayloadTooLarge(f"A document is at most {limit} bytes; this file is larger")
         digest.update(chunk)
     return digest.hexdigest(), size
-
-
-async def check_file(
-    session: AsyncSession, raw_code: str, chunks: AsyncIterator[bytes], *, limit: int = MAX_CHECK_BYTES
-) -> FileCheck:
-    """Compare the streamed file with what was issued under the code (404 for an unknown code)."""
-    view = await verify.lookup(session, raw_code)
-    sha256, size = await digest(chunks, limit)
-    if size == 0:
-        raise InvalidInput(errors=[FieldError(field="body", code="empty", message="Send the file's bytes")])
-    matched = next((f for f in view.files if f.sha256 == sha256 and f.size == size), None)
-    return FileCheck(
-        verification_code=view.verification_code,
-        matches=matched is not None,
-        sha256=sha256,
-        size=size,
-        matched=matched,
-        issued=view.files,
-    )

@@ -6,8 +6,9 @@ import csv
 import io
 from zoneinfo import ZoneInfo
 
-from backend.export.content import Evidence
-from backend.export.tables import ENTRY_HEADER, entry_rows, safe_cell
+from backend.documents.cells import safe_cell
+from backend.export.evidence import Evidence
+from backend.export.tables import ENTRY_HEADER, entry_rows
 
 
 def render(evidence: Evidence, tz: ZoneInfo) -> bytes:

@@ -15,9 +15,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from backend.documents import signing
+from backend.documents.codes import display
 from backend.documents.layout import TEXT_WIDTH, PageFrame, build_pdf, para, table
-from backend.export.codes import display
-from backend.export.content import Evidence
+from backend.export.evidence import Evidence
 from backend.export.tables import (
     APPRAISAL_HEADER,
     ENTRY_HEADER,

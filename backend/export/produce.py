@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.appraisal.queries import appraisals_for_expert
-from backend.export import csv, pdf, queries, service_days, xlsx
-from backend.export.content import AppraisalEntry, Evidence
+from backend.documents import queries
+from backend.export import csv, pdf, service_days, xlsx
+from backend.export.evidence import AppraisalEntry, Evidence
 from backend.export.schemas import TypeTotal, Verification
 from backend.export.service import verify_url
 from backend.models import ExportJob

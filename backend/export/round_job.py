@@ -24,7 +24,8 @@ import msgspec
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.export import codes, produce
+from backend.documents import codes
+from backend.export import produce
 from backend.export.round_store import index_sheet, upload_file
 from backend.export.rounds import ZIP_TYPE
 from backend.export.runner import CONTENT_TYPES, file_name
@@ -243,7 +244,7 @@ async def _build(maker: Maker, settings: Settings, storage: Storage, row: Promot
 
 
 async def run_job(ctx: Any, payload: dict[str, Any]) -> None:
-    """The queue's handler (backend.jobs.catalog): the worker's storage, or one of its own for this job."""
+    """The queue's handler (via backend/export/jobs.py): the worker's storage, or one of its own for this job."""
     from backend.storage import EXTRA_KEY, build_storage
 
     runtime = ctx.runtime

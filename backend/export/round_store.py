@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from openpyxl import Workbook
 
-from backend.export.xlsx import text_width
+from backend.documents.cells import text_width
 from backend.storage.base import Storage
 
 CHUNK = 1024 * 1024

@@ -21,7 +21,7 @@ import msgspec
 from sqlalchemy import func, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.export.content import Evidence
+from backend.export.evidence import Evidence
 from backend.export.produce import load_evidence, render, statement_of
 from backend.metrics.series import EXPORT_DURATION
 from backend.models import ExportFile, ExportJob

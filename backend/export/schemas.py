@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.export.content import Figures
+from backend.documents.content import Figures
+from backend.documents.verification import VerifiedFile
 
 ExportFormat = Literal["pdf", "xlsx", "csv"]
 ExportStatus = Literal["queued", "running", "done", "failed"]
@@ -51,13 +52,6 @@ class ExportJob(msgspec.Struct, kw_only=True):
     created_at: datetime
     finished_at: datetime | None
     files: list[ExportFileView]
-
-
-class VerifiedFile(msgspec.Struct, kw_only=True):
-    format: ExportFormat
-    file_name: str
-    size: int
-    sha256: str
 
 
 class TypeTotal(msgspec.Struct, kw_only=True):

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import writer
 from backend.auth.principal import Principal
+from backend.documents import codes
 from backend.errors import Conflict, FieldError, InvalidInput, NotFound
-from backend.export import codes
 from backend.export.access import exportable_experts
 from backend.export.schemas import ExportCreate, ExportFileView, ExportJob
 from backend.models import ExportFile, User

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export.content import ServiceLine
-from backend.export.queries import _is, counted
+from backend.documents.queries import _is, counted
+from backend.export.evidence import ServiceLine
 from backend.models import Deployment, Entry
 from backend.service_time import ServiceRules, Stay, service_days
 

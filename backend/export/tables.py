@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from backend.export.codes import display
-from backend.export.content import FIGURE_LABELS, Evidence, Figures, format_number
+from backend.documents.cells import local_time
+from backend.documents.codes import display
+from backend.documents.content import FIGURE_LABELS, Figures, format_number
+from backend.export.evidence import Evidence
 from backend.worklog.catalog import get_type
 
 ENTRY_HEADER = ["日期", "工作类型", "主要内容", "受援医院", "审核人", "审核时间", "记录编号"]
 MONTH_HEADER = ["月份", *(label for _, label in FIGURE_LABELS)]
-# A spreadsheet runs a cell that starts with one of these as a formula; text typed on a phone must not.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character is neutralised with an apostrophe."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def entry_rows(evidence: Evidence, tz: ZoneInfo) -> list[list[str]]:

@@ -7,6 +7,7 @@ numbers, user names or entry details; unknown or unfinished exports are simply n
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -14,10 +15,11 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import NotFound
-from backend.export import codes
-from backend.export.content import FIGURE_LABELS, format_number
-from backend.export.schemas import Verification, VerifiedFile
+from backend.documents import codes
+from backend.documents.content import FIGURE_LABELS, format_number
+from backend.documents.verification import MAX_CHECK_BYTES, STYLE, FileCheck, VerifiedFile, digest
+from backend.errors import FieldError, InvalidInput, NotFound
+from backend.export.schemas import Verification
 from backend.models import ExportFile, ExportJob
 
 
@@ -50,14 +52,6 @@ async def lookup(session: AsyncSession, raw_code: str) -> Verification:
 
 
 _FORMAT_LABELS = {"pdf": "PDF 证明", "xlsx": "Excel 工作簿", "csv": "CSV 明细"}
-STYLE = (
-    "body{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;max-width:760px;margin:2em auto;"
-    "padding:0 1em;color:#222}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
-    "td,th{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3;width:35%}code{font-size:.85em;word-break:break-all}.ok{color:#176f2c}"
-    ".bad{color:#a61b1b}#drop{border:2px dashed #999;border-radius:6px;padding:1.5em;text-align:center;"
-    "margin:.5em 0}#drop.over{border-color:#176f2c;background:#f0f8f2}#result{font-weight:bold;min-height:1.5em}"
-)
 
 
 def _rows(pairs: list[tuple[str, str]]) -> str:
@@ -109,4 +103,23 @@ def render_html(view: Verification, tz: ZoneInfo) -> str:
         "<p><small>只计算文件的 SHA-256 指纹并与出具时登记的指纹比对,文件不会被保存。</small></p></div>"
         "<p id='result' role='status' aria-live='polite'></p>"
         "<script type='module' src='/static/verify.js'></script></body></html>"
+    )
+
+
+async def check_file(
+    session: AsyncSession, raw_code: str, chunks: AsyncIterator[bytes], *, limit: int = MAX_CHECK_BYTES
+) -> FileCheck:
+    """Compare the streamed file with what was issued under the code (404 for an unknown code)."""
+    view = await lookup(session, raw_code)
+    sha256, size = await digest(chunks, limit)
+    if size == 0:
+        raise InvalidInput(errors=[FieldError(field="body", code="empty", message="Send the file's bytes")])
+    matched = next((f for f in view.files if f.sha256 == sha256 and f.size == size), None)
+    return FileCheck(
+        verification_code=view.verification_code,
+        matches=matched is not None,
+        sha256=sha256,
+        size=size,
+        matched=matched,
+        issued=view.files,
     )

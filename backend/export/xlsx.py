@@ -9,7 +9,6 @@ counting two, so nothing is cut off when the file opens.
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -19,33 +18,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from backend.export.codes import display
-from backend.export.content import FIGURE_LABELS, Evidence, Figures
-from backend.export.tables import (
-    ENTRY_HEADER,
-    MONTH_HEADER,
-    safe_cell,
-    service_rows,
-    surgery_matrix,
-)
+from backend.documents.cells import MAX_WIDTH, Cell, safe_cell, text_width
+from backend.documents.codes import display
+from backend.documents.content import FIGURE_LABELS, Figures
+from backend.export.evidence import Evidence
+from backend.export.tables import ENTRY_HEADER, MONTH_HEADER, service_rows, surgery_matrix
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
-MAX_WIDTH = 60
-Cell = str | int | float | date | datetime | None
-
-
-def text_width(value: Cell) -> int:
-    """How many character cells a value takes on screen (wide East Asian characters count two)."""
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, date):
-        return 10
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
 
 
 def _cell(value: Cell) -> Cell:

@@ -134,14 +134,12 @@ class Worker:
         self.stop()
 
 
-async def drain(runtime: Runtime, registry: Registry | None = None) -> None:
-    """Run every job that is ready now to the end, then return (tests, and `fieldlog worker --drain`)."""
-    from backend.jobs.catalog import core_registry
-
-    await Worker(runtime, registry or core_registry(), schedules=False).run(drain=True)
+async def drain(runtime: Runtime, registry: Registry) -> None:
+    """Run every job of `registry` that is ready now to the end, then return (the catalogue's `drain`, tests)."""
+    await Worker(runtime, registry, schedules=False).run(drain=True)
 
 
-async def drain_database(settings: Settings, database_url: str, registry: Registry | None = None) -> None:
+async def drain_database(settings: Settings, database_url: str, registry: Registry) -> None:
     """`drain` on a runtime of its own (for callers on another event loop than the app's, e.g. test clients)."""
     runtime = Runtime.build(settings, database_url)
     try:

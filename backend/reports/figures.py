@@ -1,6 +1,6 @@
 """Figures of entries that do not count yet (pending review), with the definitions the roll-ups use; pure.
 
-Approved figures come from SQL over the counted entries (backend.export.queries). Pending ones are a few
+Approved figures come from SQL over the counted entries (backend.documents.queries). Pending ones are a few
 dozen entries of one expert's month, so they are folded here with `backend.stats.metrics.metrics_of`,
 the single definition of what an entry adds, and shown beside the approved ones, never added to them.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from backend.export.content import Figures, TypeCount, type_label
+from backend.documents.content import Figures, TypeCount, type_label
 from backend.stats.metrics import (
     ATTENDEES,
     NEW_TECHNIQUES,

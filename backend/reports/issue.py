@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.documents import layout, signing
+from backend.documents.codes import display
 from backend.errors import FieldError, InvalidInput
-from backend.export.codes import display
 from backend.reports import issued, render_annual, render_summary
 from backend.reports.annual import AnnualReport
 from backend.reports.issued import StatementLine

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.export import codes
+from backend.documents import codes
 from backend.models import IssuedReport
 from backend.settings import Settings
 

@@ -1,6 +1,6 @@
 """Read side of the monthly summary: the month's logs of one expert, approved and pending apart.
 
-Approved figures and lines are the evidence document's own queries (backend.export.queries), so a
+Approved figures and lines are the evidence document's own queries (backend.documents.queries), so a
 summary and an evidence export of the same month state the same numbers. Every function takes an expert
 the caller has already been allowed to read (backend.reports.summaries checks scope first).
 """
@@ -15,8 +15,8 @@ from sqlalchemy import case, cast, func, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export import queries
-from backend.export.content import key_figures, type_label
+from backend.documents import queries
+from backend.documents.content import key_figures, type_label
 from backend.models import Deployment, Entry, Institution, Trainee
 from backend.reports.figures import figures_of, type_counts
 from backend.reports.rules import month_end

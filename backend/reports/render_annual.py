@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from reportlab.platypus import Flowable, Spacer
 
 from backend.documents import layout
-from backend.export.content import format_number, type_label
-from backend.export.tables import local_time
+from backend.documents.cells import local_time
+from backend.documents.content import format_number, type_label
 from backend.reports.annual import AnnualReport
 from backend.reports.issued import StatementLine
 from backend.reports.workbook import Book, Cell, append, fit, local

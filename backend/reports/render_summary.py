@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from reportlab.platypus import Flowable, Spacer
 
 from backend.documents import layout
-from backend.export.content import FIGURE_LABELS, format_number
-from backend.export.tables import local_time
+from backend.documents.cells import local_time
+from backend.documents.content import FIGURE_LABELS, format_number
 from backend.reports.issued import StatementLine
 from backend.reports.schemas import MonthlySummaryOut
 from backend.reports.workbook import Book, Cell, append, fit, local

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from backend.export.content import DeploymentLine, ExpertHeader, Figures, TypeCount
+from backend.documents.content import DeploymentLine, ExpertHeader, Figures, TypeCount
 
 
 class SummaryEntry(msgspec.Struct, kw_only=True):
@@ -64,13 +64,13 @@ class SummaryListItem(msgspec.Struct, kw_only=True):
     reviewed_at: datetime | None
 
 
-class SummaryWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+class SummaryWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The expert's free text (工作小结正文): what was done, problems met, next month's plan."""
 
     narrative: str
 
 
-class SummaryReview(msgspec.Struct, kw_only=True):
+class SummaryReview(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A supervisor's decision on a submitted summary; a comment is required to return it."""
 
     action: Literal["approve", "return"]

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import writer as audit
 from backend.auth.principal import Principal
+from backend.documents import queries
+from backend.documents.content import ExpertHeader
 from backend.errors import FieldError, InvalidInput, NotFound
-from backend.export import queries
-from backend.export.content import ExpertHeader
 from backend.models import Deployment, MonthlySummary, User
 from backend.reports import rules
 from backend.reports.monthly import month_content, recipients_in_month

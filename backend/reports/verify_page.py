@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.documents import verification
+from backend.documents.verification import STYLE, VerifiedFile
 from backend.errors import FieldError, InvalidInput, NotFound
-from backend.export import filecheck
-from backend.export.schemas import VerifiedFile
-from backend.export.verify import STYLE
 from backend.reports import issued
 from backend.reports.issued import IssuedView
 
@@ -36,15 +35,15 @@ def issued_file(view: IssuedView) -> VerifiedFile:
 
 
 async def check_file(session: AsyncSession, raw_code: str, chunks: AsyncIterator[bytes],
-                     *, limit: int = filecheck.MAX_CHECK_BYTES) -> filecheck.FileCheck:
+                     *, limit: int = verification.MAX_CHECK_BYTES) -> verification.FileCheck:
     """Compare the streamed file with the issued report's registered SHA-256 and size."""
     view = await lookup(session, raw_code)
-    sha256, size = await filecheck.digest(chunks, limit)
+    sha256, size = await verification.digest(chunks, limit)
     if size == 0:
         raise InvalidInput(errors=[FieldError(field="body", code="empty", message="Send the file's bytes")])
     file = issued_file(view)
     matched = file if (file.sha256 == sha256 and file.size == size) else None
-    return filecheck.FileCheck(verification_code=view.verification_code, matches=matched is not None,
+    return verification.FileCheck(verification_code=view.verification_code, matches=matched is not None,
                                sha256=sha256, size=size, matched=matched, issued=[file])
 
 

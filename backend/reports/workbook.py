@@ -10,8 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from backend.export.tables import safe_cell
-from backend.export.xlsx import MAX_WIDTH, Cell, text_width
+from backend.documents.cells import MAX_WIDTH, Cell, safe_cell, text_width
 
 _BOLD = Font(bold=True)
 _FILL = PatternFill("solid", fgColor="E6E6E6")

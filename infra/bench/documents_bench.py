@@ -27,21 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import pypdf  # noqa: E402
 
 from backend.documents import signing  # noqa: E402
-from backend.export import csv, pdf, xlsx  # noqa: E402
-from backend.export.content import (  # noqa: E402
+from backend.documents.content import (  # noqa: E402
     DeploymentLine,
     EntryLine,
-    Evidence,
     ExpertHeader,
     Figures,
     MonthFigures,
-    ServiceLine,
     SurgeryCount,
     TypeCount,
     key_figures,
     months_between,
     type_label,
 )
+from backend.export import csv, pdf, xlsx  # noqa: E402
+from backend.export.evidence import Evidence, ServiceLine  # noqa: E402
 from backend.service_time import ServiceRules  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 

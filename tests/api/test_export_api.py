@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.jobs.worker import drain_database
+from backend.job_catalog import drain_database
 from backend.models import AuditEvent, Entry, ExportJob
 
 PERIOD = {"date_from": "2025-03-01", "date_to": "2025-04-30"}

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import text
 
-from backend.jobs.worker import drain_database
+from backend.job_catalog import drain_database
 from backend.runtime import Runtime
 from tests.api.test_entries import entry_body
 from tests.factories import World

@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export import filecheck, produce
-from backend.export.codes import display, new_code
+from backend.documents import verification
+from backend.documents.codes import display, new_code
+from backend.errors import TooManyRequests
+from backend.export import produce
 from backend.models import ExportFile, ExportJob, VerifyCheck
 from backend.runtime import Runtime
 
@@ -80,7 +82,7 @@ async def test_unknown_code_empty_and_oversized_bodies_are_problems(
     empty = await check(client, code, b"")
     assert empty.status_code == 422
     assert empty.json()["errors"][0]["field"] == "body"
-    too_big = await check(client, code, b"\0" * (filecheck.MAX_CHECK_BYTES + 2))
+    too_big = await check(client, code, b"\0" * (verification.MAX_CHECK_BYTES + 2))
     assert too_big.status_code == 413
     assert too_big.headers["content-type"].startswith("application/problem+json")
 
@@ -88,7 +90,7 @@ async def test_unknown_code_empty_and_oversized_bodies_are_problems(
 async def test_checks_per_address_are_limited(db: Runtime, session: AsyncSession, world: Any, client: Any) -> None:
     code, pdf, _ = await issued(db, session, world)
     state = client.app.state
-    state["verify_check_limit"] = filecheck.CheckLimit(limit=2, window=60)
+    state["verify_check_limit"] = verification.CheckLimit(limit=2, window=60)
     try:
         assert [(await check(client, code, pdf)).status_code for _ in range(2)] == [200, 200]
         refused = await check(client, code, pdf)
@@ -102,15 +104,15 @@ async def test_checks_per_address_are_limited(db: Runtime, session: AsyncSession
 
 
 async def test_the_window_frees_up_as_time_passes(session: AsyncSession) -> None:
-    rule = filecheck.CheckLimit(limit=2, window=10)
+    rule = verification.CheckLimit(limit=2, window=10)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    await filecheck.admit(session, "a", rule, now=t0)
-    await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=1))
-    await filecheck.admit(session, "b", rule, now=t0 + timedelta(seconds=1))  # another address counts apart
-    with pytest.raises(filecheck.TooManyRequests) as refused:
-        await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=5))
+    await verification.admit(session, "a", rule, now=t0)
+    await verification.admit(session, "a", rule, now=t0 + timedelta(seconds=1))
+    await verification.admit(session, "b", rule, now=t0 + timedelta(seconds=1))  # another address counts apart
+    with pytest.raises(TooManyRequests) as refused:
+        await verification.admit(session, "a", rule, now=t0 + timedelta(seconds=5))
     assert refused.value.headers["Retry-After"] == "5"
-    await filecheck.admit(session, "a", rule, now=t0 + timedelta(seconds=10.5))  # the first check left the window
+    await verification.admit(session, "a", rule, now=t0 + timedelta(seconds=10.5))  # the first check left the window
     # Counts older than the window are cleared as checks come in.
     assert await session.scalar(select(func.min(VerifyCheck.at))) > t0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.jobs.catalog import enqueue_export
+from backend.export.jobs import enqueue_export
 from backend.models import ExportJob, NotifyDelivery
 from tests.browser.conftest import screenshot
 from tests.browser.test_console_phone import sign_in

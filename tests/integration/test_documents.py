@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.documents import signing
+from backend.documents.codes import display, new_code
 from backend.export import produce, service_days
-from backend.export.codes import display, new_code
-from backend.export.content import Evidence
+from backend.export.evidence import Evidence
 from backend.models import Appraisal, Entry, ExportJob
 from backend.runtime import Runtime
 from backend.service_time import ServiceRules

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.documents import signing
 from backend.export import round_job
-from backend.jobs.worker import drain_database
+from backend.job_catalog import drain_database
 from backend.models import ExportJob, PromotionRound
 from backend.runtime import Runtime
 from backend.storage import build_storage

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.export import produce, queries, runner
+from backend.documents import queries
+from backend.export import produce, runner
 from backend.models import Entry, ExportFile, ExportJob
 from backend.runtime import Runtime
 from tests.factories import make_deployment

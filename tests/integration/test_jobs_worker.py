@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.engine import plain_url
+from backend.export.jobs import enqueue_export
 from backend.jobs import Job, JobContext, Registry, enqueue
-from backend.jobs.catalog import enqueue_export
 from backend.jobs.worker import drain
 from backend.models import Entry, ExportFile, ExportJob
 from backend.runtime import Runtime
@@ -158,7 +158,7 @@ async def test_the_daily_horizon_purge_runs_as_a_job_of_the_apps_registry(
     db: Runtime, session: AsyncSession, world: Any
 ) -> None:
     from backend.app import job_registry
-    from backend.jobs.catalog import HORIZON
+    from backend.job_catalog import HORIZON
 
     registry = job_registry()
     assert HORIZON in [p.job for p in registry.periodic]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.jobs.worker import drain
+from backend.job_catalog import drain
 from backend.models import NotifyChannel, NotifyDelivery, NotifyPreference
 from backend.notifications.channels.base import Message
 from backend.notifications.delivery import record

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.job_catalog import NOTIFY_TICK, core_registry, drain
 from backend.jobs import JobContext, enqueue
-from backend.jobs.catalog import NOTIFY_TICK, core_registry
-from backend.jobs.worker import Worker, drain
+from backend.jobs.worker import Worker
 from backend.models import Entry, MonthClosure, NotifyChannel, NotifyDelivery, NotifyRuleSetting
 from backend.notifications.evaluate import evaluate, tick
 from backend.runtime import Runtime

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from backend.api.exports import content_disposition
-from backend.export import codes
-from backend.export.content import (
-    Evidence,
+from backend.documents import codes
+from backend.documents.cells import safe_cell
+from backend.documents.content import (
     ExpertHeader,
     Figures,
     SurgeryCount,
@@ -18,9 +18,10 @@ from backend.export.content import (
     key_figures,
     months_between,
 )
+from backend.export.evidence import Evidence
 from backend.export.schemas import ExportCreate
 from backend.export.service import check_period
-from backend.export.tables import safe_cell, surgery_matrix
+from backend.export.tables import surgery_matrix
 
 
 def test_new_codes_are_twelve_crockford_characters_and_differ() -> None:
