@@ -1,6 +1,8 @@
 """Imports run one way: the core (`backend`) never imports the phone-facing layers, except the app factory;
 the command line's entry point is imported by nobody and its core imports no command; the sync server, the
-reference client and the chaos harness are layered (server <- client <- chaos) and the client has no circle."""
+reference client and the chaos harness are layered (server <- client <- chaos) and the client has no circle; the
+packages of `backend` import each other without a circle (the job catalogue on top of the features, the shared
+document pieces in backend/documents under them)."""
 
 from __future__ import annotations
 
@@ -129,6 +131,53 @@ def test_nothing_imports_the_chaos_command() -> None:
     offenders = [f"{path.relative_to(ROOT)}" for top in (*PRODUCT, "tests") for path in (ROOT / top).rglob("*.py")
                  if any(n.startswith("sync.chaos.__main__") for n in imported_modules(path))]
     assert offenders == []
+
+
+def _package_graph() -> tuple[dict[str, set[str]], dict[tuple[str, str], list[str]]]:
+    """backend's packages (and top-level modules) -> those they import, with the import lines behind each edge.
+
+    Every import counts, function-local and type-only ones too: an import put inside a function still ties the
+    two packages together, it only hides the tie from the reader."""
+    base = ROOT / "backend"
+    graph: dict[str, set[str]] = {}
+    why: dict[tuple[str, str], list[str]] = {}
+    for path in base.rglob("*.py"):
+        if path.parent == base and path.name == "__init__.py":
+            continue
+        src = path.relative_to(base).parts[0].removesuffix(".py")
+        graph.setdefault(src, set())
+        for name in imported_modules(path):
+            parts = name.split(".")
+            if parts[0] != "backend" or len(parts) < 2 or parts[1] == src:
+                continue
+            if not ((base / parts[1]).is_dir() or (base / f"{parts[1]}.py").is_file()):
+                continue  # `from backend import x` names x too: only real packages and modules are nodes
+            graph[src].add(parts[1])
+            why.setdefault((src, parts[1]), []).append(f"{path.relative_to(ROOT)}: {name}")
+    return graph, why
+
+
+def test_package_graph_sees_function_local_imports() -> None:
+    graph, why = _package_graph()
+    # backend/app.py imports the job catalogue inside job_registry(): still an edge.
+    assert "job_catalog" in graph["app"]
+    assert any("backend.job_catalog" in w for w in why[("app", "job_catalog")])
+
+
+def test_backend_packages_import_each_other_without_a_circle() -> None:
+    """No package of backend reaches itself through the others (issue: the reports/appraisal/export/jobs/
+    notifications circle): features import the queue engine and backend/documents, the catalogue imports them."""
+    graph, why = _package_graph()
+    circle = _circle(graph)
+    edges = [f"{a} -> {b}: {why[(a, b)][0]}" for a, b in zip(circle, circle[1:], strict=False)]
+    assert circle == [], "package import circle:\n" + "\n".join(edges)
+
+
+def test_the_job_engine_imports_no_feature_and_only_the_top_imports_the_catalogue() -> None:
+    graph, _ = _package_graph()
+    assert graph["jobs"] <= {"db", "runtime", "settings"}, graph["jobs"]
+    importers = {src for src, deps in graph.items() if "job_catalog" in deps}
+    assert importers <= {"app"}, importers
 
 
 FLOORS = [  # the house from the bottom up (issue 12); a module imports its own floor and those below, never above
