@@ -64,16 +64,18 @@ class AttachmentController(Controller):
          summary="Send bytes to the server (disk storage), resumable with Content-Range",
          description="Send `Content-Range: bytes <first>-<last>/<size>` starting at the stored count; after a "
                      "dropped connection ask HEAD for Upload-Offset and send the rest. The last byte triggers the "
-                     "size and SHA-256 check (422 and the bytes are discarded on a mismatch).",
+                     "size, SHA-256 and type check (422 and the bytes are discarded on a mismatch; "
+                     "`content_mismatch` when the first bytes are not of the declared type).",
          responses=problem_responses(400, 401, 404, 409, 422))
     async def content(self, attachment_id: uuid.UUID, request: Request[Any, Any, Any], db: AsyncSession,
                       principal: Principal, storage: Storage,
-                      content_range: Annotated[str | None, HeaderParameter(name="Content-Range", required=False)] = None,
+                      content_range: Annotated[str | None, HeaderParameter(name="Content-Range", required=False,
+                                                                           max_length=100)] = None,
                       ) -> AttachmentOut:
         return await service.receive(db, principal, attachment_id, content_range, request.stream(), storage)
 
     @post("/{attachment_id:uuid}/complete", operation_id="complete_attachment", status_code=200,
-          summary="Check the stored bytes (size, SHA-256) and mark the file complete",
+          summary="Check the stored bytes (size, SHA-256, type by their first bytes) and mark the file complete",
           responses=problem_responses(401, 404, 409, 422))
     async def complete(self, attachment_id: uuid.UUID, db: AsyncSession, principal: Principal,
                        storage: Storage) -> AttachmentOut:

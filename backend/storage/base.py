@@ -9,6 +9,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
+from backend.storage.signatures import mismatch
+
 UploadMode = Literal["server", "presigned_put", "multipart"]
 
 
@@ -31,6 +33,26 @@ class ContentMismatch(StorageError):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+class TypeMismatch(ContentMismatch):
+    """The stored bytes are not of the declared type (backend/storage/signatures.py); they have been discarded."""
+
+    def __init__(self, declared: str, detected: str) -> None:
+        super().__init__("content_mismatch", f"The file is not {declared}: its first bytes are those of {detected}"
+                         if detected != "unknown" else f"The file is not {declared}: its first bytes match no "
+                         "known file type")
+        self.declared = declared
+        self.detected = detected
+
+
+def check_type(declared: str | None, head: bytes) -> None:
+    """Raise TypeMismatch when the first bytes are not of the declared type (None: not checked)."""
+    if declared is None:
+        return
+    detected = mismatch(declared, head)
+    if detected is not None:
+        raise TypeMismatch(declared, detected)
 
 
 class OffsetMismatch(StorageError):
@@ -99,8 +121,12 @@ class Storage(Protocol):
         Bytes written before the stream fails stay stored, which is what makes an interrupted upload resume.
         """
 
-    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None) -> None:
-        """Make the upload final and check its size and SHA-256; a mismatch discards the bytes."""
+    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None,
+                     content_type: str | None = None) -> None:
+        """Make the upload final and check its size, SHA-256 and (if given) that its first bytes are of that type.
+
+        A mismatch discards the bytes (ContentMismatch, TypeMismatch for the type).
+        """
 
     async def discard(self, key: str, upload_id: str | None) -> None:
         """Forget a pending upload's bytes."""

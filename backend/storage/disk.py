@@ -16,7 +16,9 @@ from backend.storage.base import (
     UploadBusy,
     UploadIncomplete,
     UploadPlan,
+    check_type,
 )
+from backend.storage.signatures import HEAD_BYTES
 
 _FLUSH_BYTES = 256 * 1024
 _HASH_CHUNK = 1024 * 1024
@@ -29,12 +31,16 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _sha256_of(path: Path) -> str:
+def _sha256_and_head(path: Path) -> tuple[str, bytes]:
+    """The file's SHA-256 and its first bytes, in one pass."""
     digest = hashlib.sha256()
+    head = b""
     with path.open("rb") as fh:
         while chunk := fh.read(_HASH_CHUNK):
+            if len(head) < HEAD_BYTES:
+                head += chunk[:HEAD_BYTES - len(head)]
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest.hexdigest(), head
 
 
 class DiskStorage:
@@ -114,10 +120,18 @@ class DiskStorage:
             await asyncio.to_thread(fh.close)
         return current + written
 
-    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None) -> None:
+    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None,
+                     content_type: str | None = None) -> None:
         def verify() -> None:
             final, partial = self._final(key), self._partial(key)
-            if final.exists():
+            if final.exists():  # verified before (a completion whose answer was lost): check its type still
+                with final.open("rb") as fh:
+                    head = fh.read(HEAD_BYTES)
+                try:
+                    check_type(content_type, head)
+                except ContentMismatch:
+                    final.unlink(missing_ok=True)
+                    raise
                 return
             stored = _size(partial) or 0
             if stored < size:
@@ -125,10 +139,15 @@ class DiskStorage:
             if stored > size:
                 partial.unlink(missing_ok=True)
                 raise ContentMismatch("size_mismatch", f"Received {stored} bytes, not the declared {size}")
-            actual = _sha256_of(partial)
+            actual, head = _sha256_and_head(partial)
             if actual != sha256:
                 partial.unlink(missing_ok=True)
                 raise ContentMismatch("sha256_mismatch", f"The received bytes hash to {actual}, not {sha256}")
+            try:
+                check_type(content_type, head)
+            except ContentMismatch:
+                partial.unlink(missing_ok=True)  # never moved to objects/: nothing of it can be served
+                raise
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(partial, final)  # atomic: a reader never sees a half-verified file
 

@@ -23,8 +23,10 @@ from backend.storage.base import (
     PartTarget,
     UploadIncomplete,
     UploadPlan,
+    check_type,
     content_disposition,
 )
+from backend.storage.signatures import HEAD_BYTES
 
 PRESIGN_SECONDS = 3600
 _HASH_CHUNK = 1024 * 1024
@@ -159,7 +161,8 @@ class S3Storage:
     async def append(self, key: str, offset: int, size: int, chunks: AsyncIterator[bytes]) -> int:
         raise NotImplementedError("S3 uploads go straight to the presigned URLs")
 
-    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None) -> None:
+    async def finish(self, key: str, size: int, sha256: str, upload_id: str | None,
+                     content_type: str | None = None) -> None:
         if self._multipart(size) and upload_id is not None:
             parts = await self._parts(key, upload_id)
             if parts is not None:
@@ -177,20 +180,29 @@ class S3Storage:
             await self.discard(key, None)
             raise ContentMismatch("size_mismatch", f"The stored object has {actual_size} bytes, not {size}")
         # S3 checksums are not implemented alike by every S3-compatible store, so the object is read back once.
-        actual = await asyncio.to_thread(self._sha256_of, key)
+        actual, head = await asyncio.to_thread(self._sha256_and_head, key)
         if actual != sha256:
             await self.discard(key, None)
             raise ContentMismatch("sha256_mismatch", f"The stored bytes hash to {actual}, not {sha256}")
+        try:
+            check_type(content_type, head)
+        except ContentMismatch:
+            # The row stays pending, so the object was never served; it goes so that no URL can reach it later.
+            await self.discard(key, None)
+            raise
 
-    def _sha256_of(self, key: str) -> str:
+    def _sha256_and_head(self, key: str) -> tuple[str, bytes]:
         body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         digest = hashlib.sha256()
+        head = b""
         try:
             for chunk in body.iter_chunks(_HASH_CHUNK):
+                if len(head) < HEAD_BYTES:
+                    head += chunk[:HEAD_BYTES - len(head)]
                 digest.update(chunk)
         finally:
             body.close()
-        return digest.hexdigest()
+        return digest.hexdigest(), head
 
     async def discard(self, key: str, upload_id: str | None) -> None:
         if upload_id is not None:

@@ -27,6 +27,7 @@ from backend.storage.base import (
     OffsetMismatch,
     Storage,
     TooManyBytes,
+    TypeMismatch,
     UploadBusy,
     UploadIncomplete,
     UploadPlan,
@@ -160,7 +161,7 @@ async def receive(session: AsyncSession, principal: Principal, attachment_id: uu
     if not storage.receives_bytes:
         raise Conflict("Upload the bytes to the storage URLs this API gave you", extra={"reason": "direct_upload"})
     start, end = parse_content_range(content_range, att.size)
-    key, size, sha, upload_id = att.storage_key, att.size, att.sha256, att.upload_id
+    key, size, sha, upload_id, declared = att.storage_key, att.size, att.sha256, att.upload_id, att.content_type
     # Release the pooled connection while bytes trickle in (minutes on a county 3G link); nothing is written yet.
     await session.rollback()
     try:
@@ -175,7 +176,7 @@ async def receive(session: AsyncSession, principal: Principal, attachment_id: uu
         raise InvalidInput(errors=[FieldError(field="Content-Range", code="too_many_bytes",
                                               message="The body is longer than the range it declares")]) from None
     if received == size:
-        await _finish(storage, key, size, sha, upload_id)
+        await _finish(storage, key, size, sha, upload_id, declared)
         await session.execute(update(Attachment).where(Attachment.id == attachment_id)
                               .values(status="complete", received_bytes=size, completed_at=datetime.now(UTC)))
     else:
@@ -186,12 +187,20 @@ async def receive(session: AsyncSession, principal: Principal, attachment_id: uu
     return _out(att, received, UploadPlan(mode="server", received_bytes=received))
 
 
-async def _finish(storage: Storage, key: str, size: int, sha256: str, upload_id: str | None) -> None:
+async def _finish(storage: Storage, key: str, size: int, sha256: str, upload_id: str | None,
+                  content_type: str) -> None:
     try:
-        await storage.finish(key, size, sha256, upload_id)
+        await storage.finish(key, size, sha256, upload_id, content_type)
     except UploadIncomplete as exc:
         raise Conflict(f"Only {exc.received} of {size} bytes have arrived; send the rest first",
                        extra={"reason": "incomplete", "received_bytes": exc.received}) from None
+    except TypeMismatch as exc:
+        # The upload stays pending with nothing stored: declare the file again with its real type, then resend it.
+        raise InvalidInput(f"{exc.detail}; the bytes were discarded. Declare the file with its real type and "
+                           "upload it again",
+                           errors=[FieldError(field="content_type", code=exc.reason, message=exc.detail)],
+                           extra={"reason": exc.reason, "declared_type": exc.declared,
+                                  "detected_type": exc.detected}) from None
     except ContentMismatch as exc:
         raise InvalidInput(f"{exc.detail}; the bytes were discarded, upload the file again",
                            errors=[FieldError(field="sha256" if exc.reason == "sha256_mismatch" else "size",
@@ -201,10 +210,10 @@ async def _finish(storage: Storage, key: str, size: int, sha256: str, upload_id:
 
 async def complete(session: AsyncSession, principal: Principal, attachment_id: uuid.UUID,
                    storage: Storage) -> AttachmentOut:
-    """Check size and SHA-256 of the stored bytes and mark the file complete (422 and discard on a mismatch)."""
+    """Check size, SHA-256 and type of the stored bytes and mark the file complete (422 and discard on a mismatch)."""
     att = await _own(session, principal, attachment_id, lock=True)
     if att.status != "complete":
-        await _finish(storage, att.storage_key, att.size, att.sha256, att.upload_id)
+        await _finish(storage, att.storage_key, att.size, att.sha256, att.upload_id, att.content_type)
         att.status, att.received_bytes, att.completed_at = "complete", att.size, datetime.now(UTC)
         await session.flush()
     return _out(att, att.size, None)

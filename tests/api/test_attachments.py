@@ -192,3 +192,39 @@ async def test_download_follows_the_entry_scope(client: Any, world: World) -> No
         assert r.status_code == status, who
         if status == 200:
             assert r.content == data
+
+
+async def test_a_file_that_is_not_its_declared_type_is_refused_and_left_incomplete(
+        client: Any, world: World, backend: str) -> None:
+    html, sha = payload(4096, seed=17, magic=b"<!DOCTYPE html><html><script>alert(1)</script>")
+    headers = await world.headers(client, "expert_a")
+    att = (await declare(client, world, html, sha, content_type="image/png", file_name="photo.png")).json()
+    state = await upload(client, world, att, html)
+    if backend == "s3":
+        state = problem(await client.post(att["upload"]["complete_url"], headers=headers), 422)
+    else:
+        assert state["status"] == 422
+        assert state["type"] == "urn:fieldlog:problem:validation-error"
+    assert (state["reason"], state["declared_type"], state["detected_type"]) == (
+        "content_mismatch", "image/png", "text/html")
+    assert [(e["field"], e["code"]) for e in state["errors"]] == [("content_type", "content_mismatch")]
+    assert "image/png" in state["detail"]
+    assert "text/html" in state["detail"]
+    # Nothing half-written is visible: the upload is pending with no bytes, and cannot be downloaded.
+    after = (await client.get(f"/api/v1/attachments/{att['id']}", headers=headers)).json()
+    assert (after["status"], after["received_bytes"]) == ("pending", 0)
+    assert problem(await client.get(f"/api/v1/attachments/{att['id']}/download", headers=headers),
+                   409)["reason"] == "not_uploaded"
+    # Completing again is refused the same way (the S3 object, or the disk bytes, are gone).
+    again = problem(await client.post(att["upload"]["complete_url"], headers=headers), 409)
+    assert again["reason"] == "incomplete"
+
+
+async def test_a_real_png_declared_as_png_completes_and_downloads_with_nosniff(client: Any, world: World) -> None:
+    png, sha = payload(4096, seed=18, magic=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    att = (await declare(client, world, png, sha, content_type="image/png", file_name="scan.png")).json()
+    assert (await upload(client, world, att, png))["status"] == "complete"
+    got = await client.get(f"/api/v1/attachments/{att['id']}/download", headers=await world.headers(client, "expert_a"))
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"

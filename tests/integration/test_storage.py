@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.storage.base import ContentMismatch, OffsetMismatch, Storage, UploadIncomplete
+from backend.storage.base import ContentMismatch, OffsetMismatch, Storage, TypeMismatch, UploadIncomplete
 from backend.storage.disk import DiskStorage
 from backend.storage.s3 import S3Storage
 
@@ -87,8 +87,9 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     await store.close()
 
 
-def payload(size: int, seed: int = 1) -> tuple[bytes, str]:
-    data = (hashlib.sha256(str(seed).encode()).digest() * (size // 32 + 1))[:size]
+def payload(size: int, seed: int = 1, *, magic: bytes = b"\xff\xd8\xff\xe0") -> tuple[bytes, str]:
+    """`size` bytes that begin as a JPEG does (`magic`), so the type check at completion accepts them."""
+    data = (magic + hashlib.sha256(str(seed).encode()).digest() * (size // 32 + 1))[:size]
     return data, hashlib.sha256(data).hexdigest()
 
 
@@ -170,6 +171,28 @@ async def test_wrong_bytes_are_refused_and_discarded(storage: Storage) -> None:
     assert await storage.received(key, len(data), upload_id) == 0
     upload_id = await send(storage, key, data, "image/png", None)
     await storage.finish(key, len(data), sha, upload_id)
+
+
+HTML = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
+
+
+@pytest.mark.parametrize("size", [4096, PART + 1000])  # one PUT, and (on S3) a multipart upload
+async def test_a_file_of_another_type_is_refused_and_nothing_of_it_stays(storage: Storage, size: int) -> None:
+    data, sha = payload(size, seed=6, magic=HTML)
+    key = f"{uuid.uuid4()}/{sha}"
+    upload_id = await send(storage, key, data, "image/png", None)
+    with pytest.raises(TypeMismatch) as caught:
+        await storage.finish(key, len(data), sha, upload_id, "image/png")
+    assert (caught.value.reason, caught.value.declared, caught.value.detected) == (
+        "content_mismatch", "image/png", "text/html")
+    assert await storage.received(key, len(data), None) == 0
+    local = storage.local_path(key)
+    assert local is None or not local.exists()
+    # A real PNG declared as one completes.
+    png, png_sha = payload(size, seed=7, magic=b"\x89PNG\r\n\x1a\n")
+    png_key = f"{uuid.uuid4()}/{png_sha}"
+    await storage.finish(png_key, len(png), png_sha, await send(storage, png_key, png, "image/png", None), "image/png")
+    assert await storage.received(png_key, len(png), None) == len(png)
 
 
 async def test_download_gives_the_same_bytes(storage: Storage) -> None:
