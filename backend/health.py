@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import msgspec
@@ -12,8 +13,10 @@ from sqlalchemy import text
 from backend.db.migrate import current_revision, head_revision
 from backend.outages import RETRY_AFTER_SECONDS, database_unavailable
 from backend.runtime import Runtime
+from backend.security.key_agreement import KeyDisagreement, check_signing_keys, node_name
 
 READY_TIMEOUT_SECONDS = 3.0
+_log = logging.getLogger("fieldlog.health")
 
 
 class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -37,6 +40,18 @@ async def _revision(runtime: Runtime) -> str | None:
     return await current_revision(runtime.engine)
 
 
+async def _key_disagreements(runtime: Runtime) -> list[KeyDisagreement]:
+    """Checked once per process, on the first probe that finds the schema in place (the keys do not change)."""
+    known: list[KeyDisagreement] | None = runtime.extras.get("key_disagreements")
+    if known is None:
+        async with runtime.engine.begin() as conn:
+            known = await check_signing_keys(conn, runtime.settings.jwt_keys, node_name())
+        runtime.extras["key_disagreements"] = known
+        for disagreement in known:
+            _log.error("not ready: %s", disagreement.describe())
+    return known
+
+
 @get("/ready", operation_id="ready", tags=["ops"], summary="Database reachable and migrations at head; what is "
      "wrong when not", security=[])
 async def ready(runtime: Runtime) -> Response[Health]:
@@ -45,6 +60,8 @@ async def ready(runtime: Runtime) -> Response[Health]:
     in_use, size = pool.checkedout(), pool.size() + max(pool._max_overflow, 0)
     try:
         revision = await asyncio.wait_for(_revision(runtime), READY_TIMEOUT_SECONDS)
+        keys = await asyncio.wait_for(_key_disagreements(runtime), READY_TIMEOUT_SECONDS) \
+            if revision == expected else []
     except Exception as exc:  # noqa: BLE001 - readiness reports any database failure as not ready, with why
         reason = database_unavailable(exc) or "error"
         detail = {"pool_exhausted": "every database connection of this node is in use",
@@ -54,10 +71,14 @@ async def ready(runtime: Runtime) -> Response[Health]:
         return Response(Health(status="unavailable", database=reason, detail=detail, expected_revision=expected,
                                pool_in_use=in_use, pool_size=size),
                         status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    ok = revision == expected
+    ok = revision == expected and not keys
+    detail = None
+    if revision != expected:
+        detail = "the database schema is not at this release's migration head; run migrate"
+    elif keys:
+        detail = "; ".join(k.describe() for k in keys)
     return Response(
         Health(status="ok" if ok else "unavailable", database="ok", schema_revision=revision,
-               expected_revision=expected, pool_in_use=in_use, pool_size=size,
-               detail=None if ok else "the database schema is not at this release's migration head; run migrate"),
+               expected_revision=expected, pool_in_use=in_use, pool_size=size, detail=detail),
         status_code=200 if ok else 503,
     )

@@ -10,11 +10,11 @@ import argparse
 import sys
 import warnings
 
-from backend.cli import accounts, audit, backup, docs, server, stats, synthetic, worker
+from backend.cli import accounts, audit, backup, docs, keys, server, stats, synthetic, worker
 from backend.cli.core import COMMANDS
 from backend.settings import SettingsError, load_settings
 
-FEATURES = (server, accounts, docs, audit, stats, synthetic, worker, backup)  # imported for their @command registrations
+FEATURES = (server, accounts, docs, audit, stats, synthetic, worker, backup, keys)  # imported for their @command registrations
 
 
 def build_parser() -> argparse.ArgumentParser:

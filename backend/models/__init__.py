@@ -11,6 +11,7 @@ from backend.models.core import (
     LoginAttempt,
     RefreshToken,
     RoleGrant,
+    SigningKeyFingerprint,
     User,
 )
 from backend.models.export import ExportFile, ExportJob, PromotionRound, VerifyCheck
@@ -43,6 +44,7 @@ __all__ = [
     "PromotionRound",
     "RefreshToken",
     "RoleGrant",
+    "SigningKeyFingerprint",
     "StatRollup",
     "NotifyChannel",
     "NotifyDelivery",

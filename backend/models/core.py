@@ -211,3 +211,14 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = now_column()
+
+
+class SigningKeyFingerprint(Base):
+    """Which secret a JWT key id stands for, as the first node that served with it saw it (backend/security)."""
+
+    __tablename__ = "signing_key_fingerprints"
+
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = now_column()
