@@ -15,6 +15,7 @@ import {adminPage} from './pages/admin.js';
 import {monthsPage} from './pages/months.js';
 import {auditPage} from './pages/audit.js';
 import {jobsPage} from './pages/jobs.js';
+import {notifyPage} from './pages/notify.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -33,6 +34,7 @@ const MENU = [
   ['#/admin/months', '月度关账 Months', ['admin']],
   ['#/audit', '审计日志 Audit', ['admin', 'supervisor']],
   ['#/admin/jobs', '任务与通知 Jobs', ['admin']],
+  ['#/admin/notify', '通知渠道 Channels', ['admin']],
 ];
 
 const ROUTES = [
@@ -48,6 +50,7 @@ const ROUTES = [
   [/^#\/admin\/months$/, monthsPage],
   [/^#\/audit$/, auditPage],
   [/^#\/admin\/jobs$/, jobsPage],
+  [/^#\/admin\/notify$/, notifyPage],
 ];
 
 const ctx = {me: null, roles: new Set(), navigate: (hash) => { location.hash = hash; }};
