@@ -14,32 +14,36 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.worklog.rules import local_today
 from backend.worklog.schemas import EntryOut
 from backend.worklog.states import EntryStatus, lock_reason
-from sync.server.answers import raw_connection
 from sync.server.protocol import PullChange
 
-_SELECT = """
-SELECT e.id, e.expert_id, e.deployment_id, e.institution_id, e.work_date, e.activity_type, e.fields::text AS fields,
-       e.start_time, e.end_time, e.duration_minutes, e.note, e.location::text AS location, e.status, e.version,
-       e.review_comment, e.reviewed_by, e.reviewed_at, e.submitted_at, e.revision_of, e.superseded_by,
-       e.quarantined, e.device_time, e.created_at, e.updated_at,
-       EXISTS (SELECT 1 FROM month_closures mc WHERE mc.institution_id = e.institution_id
-               AND mc.month = date_trunc('month', e.work_date)::date) AS month_closed,
-       coalesce(d.actual_end, d.planned_end) AS ends_on, i.timezone,
-       ARRAY(SELECT ea.sha256 FROM entry_attachments ea WHERE ea.entry_id = e.id ORDER BY ea.sha256) AS files,
-       ARRAY(SELECT ea.sha256 FROM entry_attachments ea
-             LEFT JOIN attachments a ON a.owner_id = e.expert_id AND a.sha256 = ea.sha256
-             WHERE ea.entry_id = e.id AND a.status IS DISTINCT FROM 'complete' ORDER BY ea.sha256) AS missing
+ENTRY_COLUMNS = """
+e.id, e.expert_id, e.deployment_id, e.institution_id, e.work_date, e.activity_type, e.fields::text AS fields,
+e.start_time, e.end_time, e.duration_minutes, e.note, e.location::text AS location, e.status, e.version,
+e.review_comment, e.reviewed_by, e.reviewed_at, e.submitted_at, e.revision_of, e.superseded_by,
+e.quarantined, e.device_time, e.created_at, e.updated_at,
+EXISTS (SELECT 1 FROM month_closures mc WHERE mc.institution_id = e.institution_id
+        AND mc.month = date_trunc('month', e.work_date)::date) AS month_closed,
+coalesce(d.actual_end, d.planned_end) AS ends_on, i.timezone,
+ARRAY(SELECT ea.sha256 FROM entry_attachments ea WHERE ea.entry_id = e.id ORDER BY ea.sha256) AS files,
+ARRAY(SELECT ea.sha256 FROM entry_attachments ea
+      LEFT JOIN attachments a ON a.owner_id = e.expert_id AND a.sha256 = ea.sha256
+      WHERE ea.entry_id = e.id AND a.status IS DISTINCT FROM 'complete' ORDER BY ea.sha256) AS missing
+"""
+# The pull scope: the caller's own entries ($1) and those at hospitals they supervise ($2), live ones only.
+# Narrower than the web's entry_scope on purpose: HR and admins do not carry a province on a phone.
+ENTRY_SCOPE = "(e.expert_id = $1 OR e.institution_id = ANY($2::uuid[])) AND e.deleted_at IS NULL"
+_SELECT = f"""
+SELECT {ENTRY_COLUMNS}
 FROM entries e
 JOIN deployments d ON d.id = e.deployment_id
 JOIN institutions i ON i.id = d.recipient_id
-WHERE (e.expert_id = $1 OR e.institution_id = ANY($2::uuid[])) AND e.deleted_at IS NULL
-"""  # the scope is records.pull_scope: the caller's own entries and those at hospitals they supervise
+WHERE {ENTRY_SCOPE}
+"""  # noqa: S608 - built from constants only
 _PAGE = _SELECT + " AND e.id > $3 ORDER BY e.id LIMIT $4"
 _BY_ID = _SELECT + " AND e.id = ANY($3::uuid[])"
 _FIRST = uuid.UUID(int=0)
@@ -49,7 +53,7 @@ def _raw(text: str | None) -> msgspec.Raw | None:
     return None if text is None else msgspec.Raw(text.encode())
 
 
-class _Windows:
+class Windows:
     """Whether a deployment's editable window is open today, computed once per (end, timezone) in a page."""
 
     def __init__(self, grace_days: int) -> None:
@@ -65,7 +69,7 @@ class _Windows:
         return self.known[key]
 
 
-def _change(r: Any, windows: _Windows) -> PullChange:
+def entry_change(r: Any, windows: Windows) -> PullChange:
     reason = lock_reason(EntryStatus(r["status"]), month_closed=r["month_closed"],
                          in_window=windows.open(r["ends_on"], r["timezone"]))
     view = EntryOut(
@@ -83,24 +87,22 @@ def _change(r: Any, windows: _Windows) -> PullChange:
     return PullChange(kind="entry", id=str(r["id"]), op="upsert", data=view)  # type: ignore[arg-type]
 
 
-def _scope(principal: Principal) -> tuple[uuid.UUID, list[uuid.UUID]]:
+def scope_args(principal: Principal) -> tuple[uuid.UUID, list[uuid.UUID]]:
     return principal.user_id, sorted(principal.supervised)
 
 
-async def entry_page(session: AsyncSession, principal: Principal, after: str | None, limit: int,
+async def entry_page(raw: Any, principal: Principal, after: str | None, limit: int,
                      grace_days: int) -> list[PullChange]:
     """Live entries in the caller's pull scope with ids above `after`, in id order (a first-sync page)."""
-    raw = await raw_connection(session)
-    rows = await raw.fetch(_PAGE, *_scope(principal), uuid.UUID(after) if after else _FIRST, limit)
-    windows = _Windows(grace_days)
-    return [_change(r, windows) for r in rows]
+    rows = await raw.fetch(_PAGE, *scope_args(principal), uuid.UUID(after) if after else _FIRST, limit)
+    windows = Windows(grace_days)
+    return [entry_change(r, windows) for r in rows]
 
 
-async def entries_by_id(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID],
+async def entries_by_id(raw: Any, principal: Principal, ids: Sequence[uuid.UUID],
                         grace_days: int) -> dict[str, PullChange]:
     """The live entries among `ids` that are in the caller's pull scope (the others are deletions to them)."""
     if not ids:
         return {}
-    raw = await raw_connection(session)
-    windows = _Windows(grace_days)
-    return {str(r["id"]): _change(r, windows) for r in await raw.fetch(_BY_ID, *_scope(principal), list(ids))}
+    windows = Windows(grace_days)
+    return {str(r["id"]): entry_change(r, windows) for r in await raw.fetch(_BY_ID, *scope_args(principal), list(ids))}

@@ -15,6 +15,7 @@ from backend.models import Entry
 from backend.runtime import Runtime
 from backend.security.tokens import AccessClaims
 from backend.worklog.views import entry_views
+from sync.server.answers import raw_connection
 from sync.server.pull_entries import entries_by_id, entry_page
 from tests.sync import clinic, phone
 
@@ -66,9 +67,10 @@ async def test_loader_equals_the_entry_view_for_every_lock_and_file_state(db: Ru
     for who, headers in (("expert", expert.headers), ("supervisor", await world.headers(client, "supervisor_a"))):
         async with db.sessionmaker() as s, s.begin():
             principal = await principal_of(s, db, headers)
-            page = await entry_page(s, principal, None, 100, GRACE)
+            raw = await raw_connection(s)
+            page = await entry_page(raw, principal, None, 100, GRACE)
             ids = [uuid.UUID(c.id) for c in page]
-            by_id = await entries_by_id(s, principal, [*mine, theirs, elsewhere], GRACE)
+            by_id = await entries_by_id(raw, principal, [*mine, theirs, elsewhere], GRACE)
             rows = (await s.execute(select(Entry).where(Entry.id.in_(ids)))).scalars().all()
             expected = {str(v.id): as_json(v) for v in await entry_views(s, rows, GRACE)}
         want = set(map(str, mine[:4])) | ({str(theirs)} if who == "supervisor" else set())
@@ -97,7 +99,8 @@ async def test_pages_continue_after_the_last_id(db: Runtime, client: Any, world:
     async with db.sessionmaker() as s, s.begin():
         principal = await principal_of(s, db, expert.headers)
         after = None
-        while page := await entry_page(s, principal, after, 3, GRACE):
+        raw = await raw_connection(s)
+        while page := await entry_page(raw, principal, after, 3, GRACE):
             seen += [c.id for c in page]
             after = page[-1].id
     assert seen == [str(i) for i in ids]
