@@ -22,14 +22,15 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.documents import codes
 from backend.export import produce
-from backend.export.round_store import index_sheet, upload_file
+from backend.export.round_store import appraisal_label, index_sheet, upload_file
 from backend.export.rounds import ZIP_TYPE
 from backend.export.runner import CONTENT_TYPES, file_name
-from backend.models import ExportFile, ExportJob, PromotionRound, RoleGrant, User
+from backend.models import Appraisal, Deployment, ExportFile, ExportJob, PromotionRound, RoleGrant, User
 from backend.settings import Settings
 from backend.storage.base import Storage
 
@@ -65,6 +66,22 @@ async def _experts(maker: Maker, institution_id: uuid.UUID) -> list[tuple[uuid.U
             .order_by(User.name, User.id)
         )
         return [(r.id, r.name) for r in rows]
+
+
+async def _appraisals(maker: Maker, row: PromotionRound, expert_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each expert's latest appraisal whose period overlaps the round's, as the index shows it."""
+    latest = (
+        select(Deployment.expert_id, Appraisal.state, Appraisal.rating, Appraisal.period_end)
+        .join(Deployment, Deployment.id == Appraisal.deployment_id)
+        .where(Deployment.expert_id.in_(expert_ids), Appraisal.period_start <= row.date_to,
+               Appraisal.period_end >= row.date_from)
+        .order_by(Deployment.expert_id, Appraisal.period_end.desc())
+        .ext(distinct_on(Deployment.expert_id))
+    )
+    async with maker() as session:
+        found = {r.expert_id: appraisal_label(r.state, r.rating, r.period_end)
+                 for r in await session.execute(latest)}
+    return {e: found.get(e, appraisal_label(None, None)) for e in expert_ids}
 
 
 async def _step(maker: Maker, round_id: uuid.UUID, **values: Any) -> bool:
@@ -161,7 +178,7 @@ async def _issue(
 
 
 def _index_row(
-    number: int, job: ExportJob, files: list[ExportFile], folder: str, settings: Settings
+    number: int, job: ExportJob, files: list[ExportFile], folder: str, settings: Settings, appraisal: str
 ) -> list[Any]:
     statement = job.statement or {}
     by_format = {f.format: f for f in files}
@@ -176,6 +193,7 @@ def _index_row(
         statement.get("service_counted_days"),
         statement.get("entry_count"),
         statement.get("pending_count"),
+        appraisal,
         f"{folder}/{pdf.file_name}" if pdf else "",
         pdf.sha256 if pdf else "",
         f"{folder}/{xlsx.file_name}" if xlsx else "",
@@ -208,6 +226,7 @@ async def _build(maker: Maker, settings: Settings, storage: Storage, row: Promot
         maker, row.id, experts_total=total, progress=func.greatest(PromotionRound.progress, 2)
     ):
         return
+    appraisals = await _appraisals(maker, row, [expert_id for expert_id, _ in experts])
     index: list[list[Any]] = []
     with tempfile.TemporaryDirectory(prefix="fieldlog-round-") as tmp:
         path = Path(tmp) / "round.zip"
@@ -220,7 +239,7 @@ async def _build(maker: Maker, settings: Settings, storage: Storage, row: Promot
                 folder = f"{number:04d}_{_UNSAFE.sub('_', name).strip('_') or 'expert'}"
                 for f in files:
                     await asyncio.to_thread(archive.writestr, f"{folder}/{f.file_name}", f.content)
-                index.append(_index_row(number, job, files, folder, settings))
+                index.append(_index_row(number, job, files, folder, settings, appraisals[expert_id]))
                 del files, job
                 progress = 2 + (93 * number) // max(total, 1)
                 if not await _step(maker, row.id, experts_done=number, progress=progress):

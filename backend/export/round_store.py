@@ -29,11 +29,26 @@ INDEX_HEADER = [
     "累计服务天数",
     "已审核记录(条)",
     "待审核记录(条)",
+    "考核结果",
     "PDF 文件",
     "PDF SHA-256",
     "XLSX 文件",
     "XLSX SHA-256",
 ]
+
+
+_RATING = {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
+_STATE = {"self_assessed": "已自评，待评定", "rated": "已评定，待会签", "countersigned": "已会签"}
+
+
+def appraisal_label(state: str | None, rating: str | None, period_end: Any = None) -> str:
+    """The expert's appraisal as the index shows it: `优秀（已会签，至 2025-12-31）`, or `无考核记录`."""
+    if state is None:
+        return "无考核记录"
+    until = f"，至 {period_end}" if period_end is not None else ""
+    if rating is None:
+        return f"{_STATE.get(state, state)}{until}"
+    return f"{_RATING.get(rating, rating)}（{_STATE.get(state, state)}{until}）"
 
 
 def _size_and_sha256(path: Path) -> tuple[int, str]:

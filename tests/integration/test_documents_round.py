@@ -33,7 +33,16 @@ async def start(client: Any, world: Any, who: str = "hr", **body: Any) -> Any:
                              headers=await world.headers(client, who))
 
 
-async def test_hr_gets_one_zip_of_every_expert_of_the_hospital(db: Runtime, client: Any, world: Any) -> None:
+async def test_hr_gets_one_zip_of_every_expert_of_the_hospital(db: Runtime, client: Any, world: Any,
+                                                                 session: AsyncSession) -> None:
+    from datetime import date
+
+    from backend.models import Appraisal
+
+    session.add(Appraisal(deployment_id=world.deployment_a.id, period_start=date(2025, 1, 1),
+                          period_end=date(2025, 6, 30), state="countersigned", self_assessment="自评",
+                          rating="excellent"))
+    await session.commit()
     created = await start(client, world)
     assert created.status_code == 202, created.text
     assert (created.json()["status"], created.json()["progress"]) == ("queued", 0)
@@ -57,10 +66,12 @@ async def test_hr_gets_one_zip_of_every_expert_of_the_hospital(db: Runtime, clie
     assert any("专家甲二" in n for n in pdfs)
     assert not any("专家乙" in n for n in names)  # the other hospital's expert is not in it
     index = list(openpyxl.load_workbook(io.BytesIO(archive.read("00_索引.xlsx")))["索引"].iter_rows(values_only=True))
-    assert [r[1] for r in index[1:]] == ["专家甲", "专家甲二"]
+    column = {name: i for i, name in enumerate(index[0])}
+    assert [r[column["姓名"]] for r in index[1:]] == ["专家甲", "专家甲二"]
+    assert [r[column["考核结果"]] for r in index[1:]] == ["优秀（已会签，至 2025-06-30）", "无考核记录"]
     root = signing.signer_for(db.settings).signing_cert
     for row in index[1:]:
-        code, pdf_name, pdf_sha = row[4], row[9], row[10]
+        code, pdf_name, pdf_sha = row[column["验证码"]], row[column["PDF 文件"]], row[column["PDF SHA-256"]]
         pdf = archive.read(pdf_name)
         assert hashlib.sha256(pdf).hexdigest() == pdf_sha
         assert_every_font_embedded(pdf)
