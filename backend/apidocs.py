@@ -27,7 +27,19 @@ def _ref_name(schema: dict[str, Any]) -> str:
 def render_markdown(schema: dict[str, Any]) -> str:
     lines = [f"# {schema['info']['title']} — API reference", "",
              "Generated from the OpenAPI schema (`fieldlog api-docs`); the live schema is served at "
-             "`/schema/openapi.json`. Errors are RFC 9457 problem documents (`application/problem+json`).", ""]
+             "`/schema/openapi.json`. Errors are RFC 9457 problem documents (`application/problem+json`).", "",
+             "Request bodies, the same for every operation (backend/http/strict.py):", "",
+             "- A JSON body is decoded strictly against its schema: an unknown key anywhere answers 422 with "
+             "`code: unknown_field` naming it (`note`, `location.alt`); nothing is silently dropped.",
+             "- A body that is not JSON answers 400 `malformed-request` saying where parsing stopped "
+             "(`detail: \"JSON is malformed: truncated at byte 12\"`, `position: 12`, `reason: malformed_json`); "
+             "a broken gzip body answers 400 too (`reason: malformed_gzip`).",
+             "- A body of another content type than `application/json` answers 415.",
+             "- No body (no `Content-Length`, or 0; no `Content-Type` needed) is read as `{}`: an action whose "
+             "fields are all optional (`submit_entry`) needs none; one with required fields answers 422 naming them.",
+             "- An operation that takes no body accepts none, an empty one or `{}`; any other body answers 400 "
+             "`reason: body_not_expected`. Uploads, roster imports and file checks take raw bytes instead.",
+             ""]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for path, item in sorted(schema["paths"].items()):
         for method, op in item.items():

@@ -21,7 +21,7 @@ from backend.runtime import Runtime
 WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
 
-class SummarySubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+class SummarySubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Submit for review; the text may come along (else the saved text is sent)."""
 
     narrative: str | None = None

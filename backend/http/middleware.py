@@ -148,7 +148,10 @@ def gzip_requests(max_compressed: int, max_expanded: int) -> Any:
                 try:
                     out = inflater.decompress(piece, max_expanded - expanded + 1)
                 except zlib.error:
-                    raise MalformedRequest("The gzip body is corrupt") from None
+                    raise MalformedRequest(
+                        f"The gzip body is corrupt: inflating failed within compressed bytes "
+                        f"{compressed - len(piece)}-{compressed}",
+                        extra={"reason": "malformed_gzip", "position": compressed - len(piece)}) from None
                 expanded += len(out)
                 if expanded > max_expanded or inflater.unconsumed_tail:
                     raise PayloadTooLarge(f"The body expands beyond {max_expanded} bytes",
@@ -156,7 +159,8 @@ def gzip_requests(max_compressed: int, max_expanded: int) -> Any:
                 chunks.append(out)
                 more = message.get("more_body", False)
             if not inflater.eof:
-                raise MalformedRequest("The gzip body is truncated")
+                raise MalformedRequest(f"The gzip body is truncated at compressed byte {compressed}",
+                                       extra={"reason": "malformed_gzip", "position": compressed})
             body = b"".join(chunks)
             new_headers = [
                 (k, v) for k, v in scope.get("headers", []) if k not in (b"content-encoding", b"content-length")

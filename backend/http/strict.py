@@ -1,27 +1,39 @@
-"""Strict request-body decoding against the published schema.
+"""Strict request-body decoding against the published schema: one contract for every body.
 
-Litestar converts bodies leniently (it accepts `0` for a datetime, "1" for an int); a phone team generating
-its client from our OpenAPI schema must be able to trust it, so every JSON body is first decoded strictly
-with msgspec against the handler's `data` type, before Litestar's own conversion runs.
+Litestar converts bodies leniently (it accepts `0` for a datetime, "1" for an int) and would drop keys it does
+not know; a phone team generating its client from our OpenAPI schema must be able to trust it, so every JSON
+body is first decoded strictly with msgspec against the handler's `data` type, before Litestar's own
+conversion runs. The contract (also at the top of docs/api.md):
+
+- a body that is not JSON: 400 `malformed-request`, saying where parsing stopped (`position`);
+- a body of another content type: 415; an unknown key anywhere: 422 `unknown_field` naming it;
+- no body (no Content-Length, or 0) is read as `{}`: an action whose fields are all optional (submit) needs
+  none, and one with required fields answers 422 naming them;
+- an operation that takes no body (POST/PUT/PATCH/DELETE without `data`) accepts none, an empty one or `{}`,
+  and refuses anything else with 400 `body_not_expected`, so nothing a client sends is silently dropped.
+  Handlers that take the raw `request` instead of `data` (uploads, imports) read their bodies themselves.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
 
-from backend.errors import FieldError, InvalidInput, MalformedRequest, UnsupportedMediaType
+from backend.errors import InvalidInput, MalformedRequest, UnsupportedMediaType
+from backend.http.body_errors import field_error, field_path, is_empty_object, malformed, syntax_error
 
-_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+__all__ = ["field_path", "validate_body_strictly"]
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class _BodyRule(NamedTuple):
-    decoder: msgspec.json.Decoder[Any] | None  # None: the handler takes no body
+    decoder: msgspec.json.Decoder[Any] | None  # None: the handler takes no JSON body
     needs_token: bool
+    reads_raw: bool  # no `data`, but the handler takes the request and reads the body itself
 
 
 _rules: dict[int, _BodyRule] = {}
@@ -46,63 +58,79 @@ def _rule_for(request: Request[Any, Any, Any]) -> _BodyRule:
     handler = request.scope["route_handler"]
     rule = _rules.get(id(handler))
     if rule is None:
-        param = handler.parsed_fn_signature.parameters.get("data")
+        params = handler.parsed_fn_signature.parameters
+        param = params.get("data")
         decoder = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
-        rule = _rules[id(handler)] = _BodyRule(decoder, _needs_token(handler))
+        rule = _rules[id(handler)] = _BodyRule(decoder, _needs_token(handler), param is None and "request" in params)
     return rule
 
 
-def field_path(message: str) -> tuple[str, str]:
-    """Split msgspec's "Expected `int`, got `str` - at `$.a[0].b`" into ("a[0].b", message)."""
-    match = _PATH.search(message)
-    if not match:
-        return "body", message
-    path = match.group("path").lstrip(".") or "body"
-    return path, message[: match.start()]
+def _declares_body(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request carries content at all (RFC 9112: a request without either header has none)."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "transfer-encoding" in request.headers
 
 
-def _code(message: str) -> str:
-    if message.startswith("Object missing required field"):
-        return "required"
-    if message.startswith("Object contains unknown field"):
-        return "unknown_field"
-    if message.startswith("Invalid enum value"):
-        return "invalid_choice"
-    if message.startswith("Expected"):
-        return "type"
-    return "invalid"
-
-
-async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
-    """before_request hook: 415 for a non-JSON body, 400 for malformed JSON, 422 with the field at fault."""
-    decoder, needs_token = _rule_for(request)
-    if decoder is None:
-        return
-    if needs_token:
+def _authenticate(request: Request[Any, Any, Any], rule: _BodyRule) -> None:
+    if rule.needs_token:
         # Authentication answers before validation: a caller without a valid token learns nothing about the body.
         # The verified claims are kept for the `claims` dependency, so the token is checked once per request.
         from backend.http.deps import verify_token
 
         request.scope["state"]["claims"] = verify_token(request)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(
-            f"Send the body as application/json (got {media_type or 'no content type'})",
-            headers={"Accept": "application/json"},
-        )
-    body = await request.body()
+
+
+def _read_as(request: Request[Any, Any, Any], body: bytes) -> None:
+    # Litestar caches the body on the request and its connection state; its own `data` conversion reads it there.
+    request._body = request._connection_state.body = body  # noqa: SLF001
+
+
+def _malformed(body: bytes, exc: msgspec.DecodeError) -> MalformedRequest:
+    detail, position = malformed(body, exc)
+    extra: dict[str, Any] = {"reason": "malformed_json"}
+    if position is not None:
+        extra["position"] = position
+    return MalformedRequest(detail, extra=extra)
+
+
+async def _refuse_unexpected_body(request: Request[Any, Any, Any], rule: _BodyRule) -> None:
+    if rule.reads_raw or request.method not in _BODY_METHODS or not _declares_body(request):
+        return
+    _authenticate(request, rule)
+    if not is_empty_object(await request.body()):
+        raise MalformedRequest("This operation takes no request body: send none (or `{}`)",
+                               extra={"reason": "body_not_expected"})
+
+
+async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
+    """before_request hook: 415 for a non-JSON body, 400 for malformed JSON, 422 with the field at fault."""
+    rule = _rule_for(request)
+    if rule.decoder is None:
+        await _refuse_unexpected_body(request, rule)
+        return
+    _authenticate(request, rule)
+    if _declares_body(request):
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"Send the body as application/json (got {media_type or 'no content type'})",
+                headers={"Accept": "application/json"},
+            )
+        body = await request.body()
+    else:
+        body = b""
+    if not body.strip():
+        body = b"{}"  # no body means no fields: fine for an action whose fields are all optional
+        _read_as(request, body)
     try:
-        decoder.decode(body)
+        rule.decoder.decode(body)
     except msgspec.ValidationError as exc:
-        path, message = field_path(str(exc))
-        if message.startswith("Object missing required field"):
-            missing = re.search(r"`([^`]+)`", message)
-            if missing:
-                path = f"{path}.{missing.group(1)}" if path != "body" else missing.group(1)
-        if message.startswith("Object contains unknown field"):
-            unknown = re.search(r"`([^`]+)`", message)
-            if unknown:
-                path = f"{path}.{unknown.group(1)}" if path != "body" else unknown.group(1)
-        raise InvalidInput(errors=[FieldError(field=path, code=_code(message), message=message)]) from None
+        # A typed decoder stops at the first field it dislikes; broken JSON further on is still a 400.
+        broken = syntax_error(body)
+        if broken is not None:
+            raise _malformed(body, broken) from None
+        raise InvalidInput(errors=[field_error(exc)]) from None
     except msgspec.DecodeError as exc:
-        raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
+        raise _malformed(body, exc) from None

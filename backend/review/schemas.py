@@ -15,14 +15,15 @@ Comment = Annotated[str, msgspec.Meta(max_length=COMMENT_MAX_LENGTH)]
 MAX_DECISIONS = 500
 
 
-# Phone-facing bodies tolerate unknown fields (a newer app talks to an older server).
-class SubmitRequest(msgspec.Struct, kw_only=True):
+# Every body refuses unknown fields (422 unknown_field): a silently dropped key is lost data; version skew
+# between app and server goes through the sync `schema_version` (docs/sync-protocol.md).
+class SubmitRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Submit one entry; `expected_version` is the version the phone last saw (omit to skip the check)."""
 
     expected_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
-class SubmitWeekRequest(msgspec.Struct, kw_only=True):
+class SubmitWeekRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Submit every draft of one deployment dated in the ISO week that contains `week_start`."""
 
     deployment_id: uuid.UUID

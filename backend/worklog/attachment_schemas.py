@@ -11,7 +11,7 @@ import msgspec
 from backend.worklog.schemas import Sha256
 
 
-class AttachmentCreate(msgspec.Struct, kw_only=True):
+class AttachmentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A file the phone is about to upload, named by its SHA-256 (hex, lower case)."""
 
     sha256: Sha256

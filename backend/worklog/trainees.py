@@ -19,7 +19,7 @@ from backend.worklog.privacy import scan_text_fields
 Text100 = Annotated[str, msgspec.Meta(max_length=100)]
 
 
-class TraineeCreate(msgspec.Struct, kw_only=True):
+class TraineeCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A local staff member; `id` may be chosen by the phone so an offline mentoring entry can refer to it."""
 
     id: uuid.UUID | None = None

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import DomainError, PayloadTooLarge
+from backend.errors import DomainError, InvalidInput, PayloadTooLarge
 from backend.http.deps import requires_role, runtime_of
 from backend.http.problems import problem_responses, request_id_of
 from backend.http.strict import validate_body_strictly
@@ -19,7 +19,15 @@ from backend.runtime import Runtime
 from backend.security.tokens import AccessClaims
 from sync.server.caller import SyncCaller, provide_sync_caller
 from sync.server.health import DeviceHealth, RefusedMutation, device_health, refused_mutations
-from sync.server.protocol import PROTOCOL, PullResponse, PushRequest, PushResponse, SyncConfig
+from sync.server.protocol import (
+    PROTOCOL,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SyncConfig,
+    check_schema_version,
+    probe_schema_version,
+)
 from sync.server.pull import PULL_PAGE_MAX, pull
 from sync.server.push import push
 
@@ -47,7 +55,12 @@ async def bounded_sync_body(request: Request[Any, Any, Any]) -> None:
         kind = "decoded" if gzipped else "uncompressed"
         raise PayloadTooLarge(f"A push body may be at most {limit} bytes {kind}; send gzip or smaller batches",
                               extra={"limit": limit, "reason": "body_too_large"})
-    await validate_body_strictly(request)
+    try:
+        await validate_body_strictly(request)
+    except InvalidInput:
+        # A newer app's push may hold keys this server does not know: it must hold its outbox, not "fix" it.
+        check_schema_version(probe_schema_version(await request.body()))
+        raise
 
 
 class SyncController(Controller):

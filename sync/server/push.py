@@ -24,7 +24,14 @@ from backend.settings import Settings
 from sync.server.answers import DeviceHealth, raw_connection, rejected, store_answers, stored_answers
 from sync.server.bulk import BulkWriteFailed, bulk_create
 from sync.server.context import PushContext, load_push_context
-from sync.server.protocol import PROTOCOL, Mutation, MutationResult, PushRequest, PushResponse
+from sync.server.protocol import (
+    PROTOCOL,
+    Mutation,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+    check_schema_version,
+)
 from sync.server.rules import batch_shape_errors, clock_skew_ms, device_time_errors, plan_batch
 from sync.server.single import apply_one
 
@@ -32,7 +39,8 @@ log = logging.getLogger("fieldlog.sync")
 
 
 def check_request(req: PushRequest, settings: Settings, now: datetime) -> None:
-    """Refuse the whole push, before anything is read or written, when its shape or clock is wrong."""
+    """Refuse the whole push, before anything is read or written, when its schema, shape or clock is wrong."""
+    check_schema_version(req.schema_version)
     errors = batch_shape_errors([m.seq for m in req.mutations], settings.sync_max_batch)
     if len(req.mutations) > settings.sync_max_batch:
         raise PayloadTooLarge(f"A push holds at most {settings.sync_max_batch} mutations",

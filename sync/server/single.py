@@ -50,6 +50,10 @@ async def apply_one(session: AsyncSession, principal: Principal, m: Mutation, se
 
 
 async def _dispatch(session: AsyncSession, principal: Principal, m: Mutation, settings: Settings) -> MutationResult:
+    if m.kind in ("delete", "submit") and m.data:  # nothing of it would be read: refused, never dropped
+        raise InvalidInput(errors=[FieldError(field=key, code="unknown_field",
+                                              message=f"A {m.kind} carries no data; `{key}` is not read")
+                                   for key in sorted(m.data)])
     if m.kind == "create":
         data = msgspec.convert({**m.data, "id": str(m.record_id)}, EntryCreate)
         out, created = await create_entry(session, principal, data, settings)

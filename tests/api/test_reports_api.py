@@ -53,6 +53,8 @@ async def test_phone_writes_submits_and_supervisor_approves(client: Any, world: 
     assert (draft["content"]["approved"]["entries"], draft["content"]["approved"]["patients"]) == (2, 20)
     assert (draft["content"]["pending"]["entries"], draft["content"]["pending"]["surgeries"]) == (1, 1)
     r = await client.put(summary_url(world) + "/text", headers=me, json={"narrative": "门诊与手术示教", "app": "1.2"})
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "app")  # an unknown key is refused, not dropped
+    r = await client.put(summary_url(world) + "/text", headers=me, json={"narrative": "门诊与手术示教"})
     assert (r.status_code, r.json()["narrative"]) == (200, "门诊与手术示教")
     r = await client.post(summary_url(world) + "/submit", headers=me, json={})
     assert (r.status_code, r.json()["state"], r.json()["figures_frozen"]) == (200, "submitted", True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from tests.sync import clinic, outcomes, phone
@@ -58,9 +59,13 @@ async def test_a_zip_bomb_is_refused_before_it_expands(client: Any, world: Any, 
 async def test_a_push_larger_than_the_app_limit_but_within_the_sync_limit_is_accepted(client: Any, world: Any,
                                                                                         db: Any) -> None:
     p = await phone(client, world.expert_a.username)
-    body = p.body([p.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id))])
-    body["padding"] = "x" * (db.settings.max_body_bytes + 1000)  # unknown fields are tolerated
-    await p.push_body(body)
+    note = "x" * 4000  # the longest note an entry may carry; unknown padding keys would be refused (422)
+    count = db.settings.max_body_bytes // len(note) + 10
+    days = [date.today() - timedelta(days=1 + i % 60) for i in range(count)]
+    body = p.body([p.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id, day, note=note)) for day in days])
+    assert len(json.dumps(body)) > db.settings.max_body_bytes
+    reply = await p.push_body(body)
+    assert outcomes(reply) == ["applied"] * count
 
 
 async def test_a_plain_body_over_the_wire_limit_is_refused(client: Any, world: Any, db: Any) -> None:
