@@ -79,6 +79,7 @@ class SideA:
     export: dict[str, Any] = field(default_factory=dict)
     promotion_round: dict[str, Any] = field(default_factory=dict)  # HR's round of A's home hospital, done
     reports: dict[str, str] = field(default_factory=dict)  # summaries and appraisals (arranged when needed)
+    held_job: str = ""  # a job the queue holds as failed (arranged when needed)
 
     def markers(self, who: str) -> set[str]:
         """What must never come back to `who` unless they sent it themselves."""
@@ -118,6 +119,7 @@ PARAMS: dict[str, Callable[[SideA], str]] = {
     "period_start": lambda a: a.reports["period_1"],
     "channel_kind": lambda a: "wecom",
     "rule": lambda a: "supervisor_digest",
+    "job_id": lambda a: a.held_job,
 }
 
 Body = Callable[[SideA, Phone], Any]
@@ -325,6 +327,7 @@ ROUTES: dict[str, Route] = {
                            shows=lambda a: a.refused_id),
     # The back office: admins only.
     "admin_list_jobs": admin(),
+    "admin_retry_job": admin(202, shows=lambda a: '"status":"queued"'),
     "admin_list_notify_channels": admin(),
     "admin_put_notify_channel": admin(body=fixed({"url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=k"})),
     "admin_delete_notify_channel": admin(204),
@@ -438,6 +441,16 @@ async def arrange_reports(call: Any, world: World) -> dict[str, str]:
             "period_3": p3}
 
 
+async def held_job(db: Runtime) -> str:
+    """A job the queue holds as failed. Only a worker fails jobs (none runs here): its end state is written as is."""
+    from backend.jobs import enqueue
+
+    async with db.sessionmaker() as s, s.begin():
+        job_id = await enqueue(s, "notify.tick", {"period": "2020-01-01T00"})
+        await s.execute(text("UPDATE jobs.pgqueuer SET status = 'failed', attempts = 2 WHERE id = :id"), {"id": job_id})
+    return str(job_id)
+
+
 async def arrange(client: Any, world: World, callers: set[str], *, with_export: bool,
                   with_reports: bool = False, with_round: bool = False) -> SideA:
     """Side A, made through the public API by the people who would make it."""
@@ -543,6 +556,8 @@ SIDE_A_STATE = {
     "appraisals": "SELECT jsonb_agg(to_jsonb(t) ORDER BY t.id) FROM appraisals t "
                   "JOIN deployments d ON d.id = t.deployment_id WHERE d.expert_id = :expert",
     "audit trail": "SELECT count(*) FROM audit_events",
+    "held jobs": "SELECT jsonb_agg(jsonb_build_array(id, status, attempts) ORDER BY id) FROM jobs.pgqueuer "
+                 "WHERE status = 'failed'",
 }
 
 
@@ -627,6 +642,8 @@ async def test_no_intruder_reaches_side_a(client: Any, world: World, db: Runtime
                       with_export="{export_id}" in path or "{code}" in path,
                       with_reports=any(k in path for k in ("/summaries", "/appraisals", "/reports/")),
                       with_round="{round_id}" in path)
+    if "{job_id}" in path:
+        a.held_job = await held_job(db)
     urls = urls_for(a, route, where, path, params)
     url = urls[0]
     before = await state_of(db, world)

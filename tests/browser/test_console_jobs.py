@@ -39,3 +39,32 @@ async def test_the_admin_sees_queued_jobs_and_failed_deliveries_with_the_provide
     assert "provider_error_310000" in text
     assert "sign not match" in text
     await screenshot(page, "console-jobs")
+
+
+async def test_the_admin_puts_a_failed_job_back_on_the_queue_from_the_jobs_page(
+    page: Any, world: Any, db: Any, session: AsyncSession
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from backend.jobs import Job, JobContext, Registry, enqueue
+    from backend.jobs.worker import drain
+
+    async def down(ctx: JobContext, payload: dict[str, Any]) -> None:
+        raise RuntimeError("provider down")
+
+    job_id = await enqueue(session, "notify.deliver", {"delivery_id": str(uuid.uuid4())})
+    await session.commit()
+    await drain(db, Registry.of([Job("notify.deliver", down, max_attempts=1, first_retry=timedelta(0))]))
+    await sign_in(page, world.admin.username, route="#/admin/jobs")
+    button = page.locator(f"button[data-retry='{job_id}']")
+    await button.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await button.click()
+    await page.wait_for_selector(f"text=任务 #{job_id} 已重新排队")
+    assert await page.locator(f"button[data-retry='{job_id}']").count() == 0  # no longer among the failures
+    row = (await session.execute(text("SELECT status::text, attempts FROM jobs.pgqueuer WHERE id = :id"),
+                                 {"id": job_id})).one()
+    assert (row[0], row[1]) == ("queued", 0)
+    await screenshot(page, "console-jobs-retried")

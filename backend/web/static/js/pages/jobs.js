@@ -2,7 +2,7 @@
 
 import {api} from '../api.js';
 import {h, mount, fmtDateTime, badge, table, section, loading} from '../dom.js';
-import {problemBox} from '../ui.js';
+import {problemBox, flash, showError} from '../ui.js';
 
 const STATUS = {queued: ['排队', ''], picked: ['运行中', 'ok'], failed: ['失败待处理', 'bad'],
   successful: ['完成', 'ok'], exception: ['异常', 'bad'], canceled: ['取消', ''], deleted: ['删除', '']};
@@ -13,8 +13,26 @@ function statusBadge(map, s) {
   return badge(label, kind);
 }
 
-export async function jobsPage(view) {
+/** Put a held failed job back on the queue, then show the page again with the outcome on top. */
+async function retry(view, job, status) {
+  if (!confirm(`重新排队任务 #${job.id}（${job.job}）？将从第 1 次尝试重新运行。Retry this job?`)) return;
+  try {
+    await api.post(`/api/v1/admin/jobs/${job.id}/retry`);
+  } catch (err) {
+    showError(status, err);
+    return;
+  }
+  await render(view, `任务 #${job.id} 已重新排队 (queued again)`);
+}
+
+export function jobsPage(view) {
+  return render(view, '');
+}
+
+async function render(view, notice) {
   const title = h('h1', {}, '后台任务与通知 Jobs & notifications');
+  const status = h('div', {class: 'jobs-status', 'aria-live': 'polite'});
+  if (notice) flash(status, notice);
   mount(view, title, loading());
   let jobs;
   let log;
@@ -28,7 +46,7 @@ export async function jobsPage(view) {
     return;
   }
   const counts = Object.entries(log.counts).map(([s, n]) => `${(DELIVERY[s] || [s])[0]} ${n}`).join(' · ');
-  mount(view, title,
+  mount(view, title, status,
     h('p', {class: 'muted'}, jobs.workers.length
       ? `正在工作的 worker：${jobs.workers.length}（运行中的任务 ${jobs.workers.reduce((n, w) => n + w.running, 0)}）`
       : '当前没有正在运行任务的 worker（空闲的 worker 不显示）。'),
@@ -44,6 +62,8 @@ export async function jobsPage(view) {
       {label: '任务 Job', cell: (j) => h('code', {}, j.job)},
       {label: '尝试次数 Attempts', cell: (j) => String(j.attempts + 1)},
       {label: '失败时间 Failed at', cell: (j) => fmtDateTime(j.failed_at)},
+      {label: '操作 Action', cell: (j) => h('button', {type: 'button', class: 'small', 'data-retry': String(j.id),
+        onclick: () => retry(view, j, status)}, '重新排队 Retry')},
     ], jobs.failed, {empty: '没有失败的任务 (none)', rowClass: () => 'overdue'})),
     section('定时任务 Periodic (UTC cron)', table([
       {label: '任务 Job', cell: (s) => h('code', {}, s.job)},
