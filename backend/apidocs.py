@@ -8,10 +8,12 @@ from backend.settings import Settings
 
 
 def openapi_schema(settings: Settings) -> dict[str, Any]:
+    from litestar._openapi.plugin import OpenAPIPlugin
+
     from backend.app import create_app
 
-    app = create_app(settings, "postgresql://unused/unused")
-    return app.openapi_schema.to_schema()
+    # create_app has refined the schema (backend/http/openapi.py); this is the very document it serves.
+    return create_app(settings, "postgresql://unused/unused").plugins.get(OpenAPIPlugin).provide_openapi_schema()
 
 
 def _ref_name(schema: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from backend.http.client import nosniff, trusted_client
 from backend.http.deps import provide_claims, provide_db, provide_principal, provide_runtime
 from backend.http.metrics import metrics_middleware
 from backend.http.middleware import InflightLimiter, gzip_requests, request_context
-from backend.http.openapi import refine_openapi
+from backend.http.openapi import complete_allow, refine_openapi
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.strict import validate_body_strictly
 from backend.runtime import Runtime
@@ -85,7 +85,7 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         signature_types=[Principal, Runtime],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=validate_body_strictly,
-        before_send=[nosniff],  # every answer, routed or not: downloads, exports, documents, console, problems
+        before_send=[nosniff, complete_allow],  # every answer, routed or not: downloads, exports, documents, console, problems
         middleware=[
             trusted_client(settings.trusted_proxies),  # first: everything after it sees the real client address
             metrics_middleware,
@@ -113,5 +113,5 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         ),
         debug=debug,
     )
-    refine_openapi(app)  # the published schema says what the server enforces (backend/http/openapi.py)
+    refine_openapi(app, settings)  # the published schema says what the server enforces (backend/http/openapi.py)
     return app

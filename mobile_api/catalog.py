@@ -32,7 +32,7 @@ class CatalogController(Controller):
          responses=problem_responses(401))
     async def catalog(
         self, principal: Principal,
-        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False, max_length=200)] = None,
     ) -> Response[Catalog]:
         etag = catalog_etag()
         headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.errors import DomainError, FieldError, InvalidInput
 from backend.http.deps import requires_role
+from backend.http.params import ActivityTypeFilter, EntryStatusFilter
 from backend.http.problems import problem_responses
 from backend.models.worklog import ACTIVITY_TYPES, ENTRY_STATUSES
 from backend.runtime import Runtime
@@ -52,7 +53,10 @@ def _with_etag(entry: EntryOut, status_code: int = 200) -> Response[EntryOut]:
     return Response(content=entry, status_code=status_code, headers={"ETag": etag(entry.version)})
 
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+_IF_MATCH = r'^(W/)?"?[0-9]{1,9}"?$'
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, pattern=_IF_MATCH)]
+# PATCH needs the version (428 without it): published as required, still read here to answer 428, not 422.
+IfMatchRequired = Annotated[str | None, HeaderParameter(name="If-Match", required=True, pattern=_IF_MATCH)]
 
 
 class EntryController(Controller):
@@ -75,7 +79,7 @@ class EntryController(Controller):
         self, db: AsyncSession, principal: Principal, runtime: Runtime,
         deployment_id: uuid.UUID | None = None, expert_id: uuid.UUID | None = None,
         date_from: date | None = None, date_to: date | None = None,
-        activity_type: str | None = None, status: str | None = None,
+        activity_type: ActivityTypeFilter = None, status: EntryStatusFilter | None = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> EntryPage:
@@ -107,7 +111,7 @@ class EntryController(Controller):
                        "the current copy in `current`.",
            responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 428))
     async def update(self, entry_id: uuid.UUID, data: EntryPatch, db: AsyncSession, principal: Principal,
-                     runtime: Runtime, if_match: IfMatch = None) -> Response[EntryOut]:
+                     runtime: Runtime, if_match: IfMatchRequired = None) -> Response[EntryOut]:
         requires_role(principal, "expert")
         version = parse_if_match(if_match, required=True)
         assert version is not None

@@ -13,6 +13,7 @@ from backend.appraisal import service as appraisals
 from backend.appraisal.schemas import AppraisalOut, SelfAssessment
 from backend.auth.principal import Principal
 from backend.http.deps import requires_role
+from backend.http.params import Month
 from backend.http.problems import problem_responses
 from backend.reports import summaries
 from backend.reports.schemas import MonthlySummaryOut, SummaryWrite
@@ -34,14 +35,14 @@ class MySummaryController(Controller):
     @put("/{month:str}/text", operation_id="save_monthly_summary",
          summary="Write the free text of my monthly summary (draft or returned); the month must be over",
          responses=WRITE)
-    async def save(self, expert_id: uuid.UUID, month: str, data: SummaryWrite, db: AsyncSession,
+    async def save(self, expert_id: uuid.UUID, month: Month, data: SummaryWrite, db: AsyncSession,
                    principal: Principal, runtime: Runtime) -> MonthlySummaryOut:
         requires_role(principal, "expert")
         return await summaries.save_summary(db, principal, expert_id, month, data.narrative, today_of(runtime))
 
     @post("/{month:str}/submit", operation_id="submit_monthly_summary", status_code=200,
           summary="Send my monthly summary for review; the month's figures are frozen into it", responses=WRITE)
-    async def submit(self, expert_id: uuid.UUID, month: str, data: SummarySubmit, db: AsyncSession,
+    async def submit(self, expert_id: uuid.UUID, month: Month, data: SummarySubmit, db: AsyncSession,
                      principal: Principal, runtime: Runtime) -> MonthlySummaryOut:
         requires_role(principal, "expert")
         return await summaries.submit_summary(db, principal, expert_id, month, data.narrative, today_of(runtime))

@@ -43,7 +43,10 @@ TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Username = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# The strength rule (backend/security/passwords.py) answers `weak_password`; its length is published here too.
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256, extra_json_schema={
+    "allOf": [{"minLength": 10}, {"pattern": "\\D"}, {"pattern": "[0-9\\W_]"}],
+    "description": "at least 10 characters, not only digits and not only letters"})]
 Department = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 

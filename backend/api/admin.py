@@ -15,10 +15,11 @@ from backend.admin import agreements, deployments, institutions
 from backend.admin import schemas as s
 from backend.auth.principal import Principal
 from backend.http.deps import requires_role
+from backend.http.params import PathYear, Search, Tag, Year
 from backend.http.problems import problem_responses
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Parameter(ge=0, description="Rows to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=1_000_000, description="Rows to skip")]
 READ = problem_responses(400, 401, 403)
 ONE = problem_responses(400, 401, 403, 404)
 WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
@@ -44,7 +45,7 @@ class InstitutionsController(Controller):
     @get("/", operation_id="admin_list_institutions", summary="List institutions (kind, region code, search)",
          responses=READ)
     async def list_all(self, db: AsyncSession, admin: Principal, kind: s.InstitutionKind | None = None,
-                   region: str | None = None, q: str | None = None, is_tcm: bool | None = None,
+                   region: Tag = None, q: Search = None, is_tcm: bool | None = None,
                    limit: Limit = 50, offset: Offset = 0) -> s.InstitutionPage:
         return await institutions.list_institutions(db, kind=kind, region=region, q=q, is_tcm=is_tcm,
                                                     limit=limit, offset=offset)
@@ -73,7 +74,7 @@ class AgreementsController(Controller):
     @get("/", operation_id="admin_list_agreements", summary="List agreements (party, programme, year)", responses=READ)
     async def list_all(self, db: AsyncSession, admin: Principal, supporting_id: uuid.UUID | None = None,
                    recipient_id: uuid.UUID | None = None, institution_id: uuid.UUID | None = None,
-                   programme: s.Programme | None = None, year: Annotated[int, Parameter(ge=2000, le=2100)] | None = None,
+                   programme: s.Programme | None = None, year: Year = None,
                    limit: Limit = 50, offset: Offset = 0) -> s.AgreementPage:
         return await agreements.list_agreements(db, supporting_id=supporting_id, recipient_id=recipient_id,
                                                 institution_id=institution_id, programme=programme, year=year,
@@ -92,7 +93,7 @@ class AgreementsController(Controller):
 
     @put("/{agreement_id:uuid}/targets/{year:int}", operation_id="admin_put_agreement_targets",
          summary="Set a year's targets (omitted fields take the national defaults)", responses=WRITE)
-    async def put_targets(self, agreement_id: uuid.UUID, year: int, data: s.TargetsPut, db: AsyncSession,
+    async def put_targets(self, agreement_id: uuid.UUID, year: PathYear, data: s.TargetsPut, db: AsyncSession,
                           admin: Principal) -> s.Targets:
         return await agreements.put_targets(db, admin, agreement_id, year, data)
 

@@ -14,6 +14,7 @@ from backend.admin import schemas as s
 from backend.api.admin import ADMIN, ONE, READ, WRITE, Limit, Offset
 from backend.auth.principal import Principal
 from backend.http.deps import requires_role
+from backend.http.params import Search
 from backend.http.problems import problem_responses
 
 PathId = Annotated[str, Parameter(min_length=8, max_length=100)]
@@ -30,7 +31,7 @@ class UsersController(Controller):
 
     @get("/", operation_id="admin_list_users", summary="Search users (name, username, phone; role; institution)",
          responses=READ)
-    async def list_all(self, db: AsyncSession, admin: Principal, q: str | None = None, role: s.Role | None = None,
+    async def list_all(self, db: AsyncSession, admin: Principal, q: Search = None, role: s.Role | None = None,
                        institution_id: uuid.UUID | None = None, active: bool | None = None, limit: Limit = 50,
                        offset: Offset = 0) -> s.UserPage:
         return await accounts.list_users(db, q=q, role=role, institution_id=institution_id, active=active,
@@ -93,7 +94,7 @@ class ExpertsController(Controller):
     @get("/", operation_id="list_experts", summary="Experts in my scope (supervisor: stationed here; HR: ours)",
          responses=READ)
     async def list_all(self, db: AsyncSession, principal: Principal, institution_id: uuid.UUID | None = None,
-                       q: str | None = None, limit: Limit = 50, offset: Offset = 0) -> s.ExpertPage:
+                       q: Search = None, limit: Limit = 50, offset: Offset = 0) -> s.ExpertPage:
         requires_role(principal, "supervisor", "hr", "admin")
         return await experts.list_experts(db, principal, institution_id=institution_id, q=q, limit=limit,
                                           offset=offset)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Literal
 
 from litestar import Controller, MediaType, Response, get, post
-from litestar.params import Parameter, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.exports import content_disposition
@@ -13,12 +14,15 @@ from backend.api.stats import today_of
 from backend.audit import writer as audit
 from backend.auth.principal import Principal
 from backend.http.deps import requires_role
+from backend.http.params import DocumentFormat, Month, MonthFilter, Year
 from backend.http.problems import problem_responses
 from backend.reports import summaries
 from backend.reports.annual import AnnualReport, annual_report
 from backend.reports.issue import IssuedFile, issue_annual, issue_summary
 from backend.reports.schemas import MonthlySummaryOut, SummaryListItem, SummaryReview
 from backend.runtime import Runtime
+
+SummaryStateFilter = Literal["draft", "submitted", "approved", "returned"]
 
 
 def file_response(file: IssuedFile) -> Response[bytes]:
@@ -34,7 +38,7 @@ class SummaryController(Controller):
     @get("/experts/{expert_id:uuid}/summaries/{month:str}", operation_id="get_monthly_summary",
          summary="An expert's monthly summary (月度工作小结): saved, or the draft the month's logs give",
          responses=problem_responses(401, 404, 422))
-    async def get_one(self, expert_id: uuid.UUID, month: str, db: AsyncSession, principal: Principal,
+    async def get_one(self, expert_id: uuid.UUID, month: Month, db: AsyncSession, principal: Principal,
                       runtime: Runtime) -> MonthlySummaryOut:
         return await summaries.get_summary(db, principal, expert_id, month, today_of(runtime))
 
@@ -42,7 +46,7 @@ class SummaryController(Controller):
          operation_id="download_monthly_summary", media_type=MediaType.TEXT,
          summary="The monthly summary as a signed PDF or an XLSX workbook, with its own verification code",
          responses=problem_responses(401, 404, 422))
-    async def download(self, expert_id: uuid.UUID, month: str, fmt: str, db: AsyncSession, principal: Principal,
+    async def download(self, expert_id: uuid.UUID, month: Month, fmt: DocumentFormat, db: AsyncSession, principal: Principal,
                        runtime: Runtime) -> Response[bytes]:
         view = await summaries.get_summary(db, principal, expert_id, month, today_of(runtime))
         file = await issue_summary(db, principal, view, fmt, runtime.settings)
@@ -53,7 +57,7 @@ class SummaryController(Controller):
     @post("/experts/{expert_id:uuid}/summaries/{month:str}/review", operation_id="review_monthly_summary",
           status_code=200, summary="Approve, or return with a comment, a submitted monthly summary",
           responses=problem_responses(400, 401, 403, 404, 409, 415, 422))
-    async def review(self, expert_id: uuid.UUID, month: str, data: SummaryReview, db: AsyncSession,
+    async def review(self, expert_id: uuid.UUID, month: Month, data: SummaryReview, db: AsyncSession,
                      principal: Principal, runtime: Runtime) -> MonthlySummaryOut:
         requires_role(principal, "supervisor")
         return await summaries.review_summary(db, principal, expert_id, month, data.action, data.comment,
@@ -63,9 +67,8 @@ class SummaryController(Controller):
          summary="Monthly summaries in my scope (a supervisor: of experts stationed at my hospitals that month)",
          responses=problem_responses(401, 422))
     async def list_all(self, db: AsyncSession, principal: Principal,
-                       state_: str | None = QueryParameter(name="state", default=None,
-                                                           description="draft, submitted, approved, returned"),
-                       month: str | None = Parameter(default=None, description="YYYY-MM")) -> list[SummaryListItem]:
+                       state_: Annotated[SummaryStateFilter | None, QueryParameter(name="state")] = None,
+                       month: MonthFilter = None) -> list[SummaryListItem]:
         return await summaries.list_summaries(db, principal, state=state_, month_text=month)
 
 
@@ -78,7 +81,7 @@ class AnnualReportController(Controller):
                  "teams by month, workload, ratings, what is missing (admins, the supporting hospital's HR)",
          responses=problem_responses(401, 403, 404, 422))
     async def get_one(self, agreement_id: uuid.UUID, db: AsyncSession, principal: Principal, runtime: Runtime,
-                      year: int | None = Parameter(default=None, description="calendar year; default this year"),
+                      year: Year = None,
                       ) -> AnnualReport:
         requires_role(principal, "hr", "admin")
         today = today_of(runtime)
@@ -87,9 +90,9 @@ class AnnualReportController(Controller):
     @get("/{agreement_id:uuid}/files/{fmt:str}", operation_id="download_annual_report", media_type=MediaType.TEXT,
          summary="The annual programme report as a signed PDF or an XLSX workbook",
          responses=problem_responses(401, 403, 404, 422))
-    async def download(self, agreement_id: uuid.UUID, fmt: str, db: AsyncSession, principal: Principal,
+    async def download(self, agreement_id: uuid.UUID, fmt: DocumentFormat, db: AsyncSession, principal: Principal,
                        runtime: Runtime,
-                       year: int | None = Parameter(default=None, description="calendar year; default this year"),
+                       year: Year = None,
                        ) -> Response[bytes]:
         requires_role(principal, "hr", "admin")
         today = today_of(runtime)

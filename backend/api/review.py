@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.http.deps import requires_role
+from backend.http.params import ActivityTypeFilter
 from backend.http.problems import problem_responses
 from backend.review import decisions, service
 from backend.review.queue import QueueFilter, review_queue
@@ -27,7 +28,7 @@ class ReviewController(Controller):
          responses=problem_responses(400, 401, 403))
     async def queue(self, db: AsyncSession, principal: Principal, runtime: Runtime,
                     institution_id: uuid.UUID | None = None, expert_id: uuid.UUID | None = None,
-                    activity_type: str | None = None, date_from: date | None = None,
+                    activity_type: ActivityTypeFilter = None, date_from: date | None = None,
                     date_to: date | None = None) -> ReviewQueue:
         requires_role(principal, "supervisor")
         filters = QueueFilter(institution_id=institution_id, expert_id=expert_id, activity_type=activity_type,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
@@ -11,6 +12,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.http.params import Year
 from backend.http.problems import problem_responses
 from backend.runtime import Runtime
 from backend.service_time import ServiceRules
@@ -43,8 +45,8 @@ class StatsController(Controller):
          responses=problem_responses(400, 401, 404, 422))
     async def expert(
         self, expert_id: uuid.UUID, db: AsyncSession, principal: Principal, runtime: Runtime, rules: ServiceRules,
-        from_: date | None = QueryParameter(name="from", default=None, description="first day (its whole month counts)"),
-        to: date | None = Parameter(default=None, description="last day (its whole month counts); default today"),
+        from_: Annotated[date | None, QueryParameter(name="from", description="first day (its whole month counts)")] = None,
+        to: Annotated[date | None, Parameter(description="last day (its whole month counts); default today")] = None,
     ) -> ExpertStats:
         return await expert_stats(db, principal, expert_id, first=from_, last=to, today=today_of(runtime),
                                   rules=rules)
@@ -54,7 +56,7 @@ class StatsController(Controller):
          responses=problem_responses(400, 401, 404, 422))
     async def institution(
         self, institution_id: uuid.UUID, db: AsyncSession, principal: Principal, runtime: Runtime,
-        year: int | None = Parameter(default=None, description="calendar year; default this year"),
+        year: Year = None,
     ) -> InstitutionStats:
         today = today_of(runtime)
         return await institution_stats(db, principal, institution_id, year=year or today.year, today=today)
@@ -64,7 +66,7 @@ class StatsController(Controller):
          responses=problem_responses(400, 401, 404, 422))
     async def agreement(
         self, agreement_id: uuid.UUID, db: AsyncSession, principal: Principal, runtime: Runtime,
-        year: int | None = Parameter(default=None, description="calendar year; default this year"),
+        year: Year = None,
     ) -> AgreementStats:
         today = today_of(runtime)
         return await agreement_stats(db, principal, agreement_id, year=year or today.year, today=today)

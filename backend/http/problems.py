@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -93,22 +94,61 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     )
 
 
-def _validation_errors(exc: ValidationException) -> list[FieldError]:
+_PARAMETER_SOURCES = {"query", "path", "header", "cookie"}
+
+
+def _parameter_code(message: str) -> str:
+    if message.startswith("Missing required"):
+        return "required"
+    if message.startswith("Invalid enum value"):
+        return "invalid_choice"
+    if "matching regex" in message:
+        return "pattern"
+    if "length" in message:
+        return "length"
+    if re.search(r"[<>]=? ", message):
+        return "out_of_range"
+    return "invalid"
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The parameter's name on the wire (`from`), not the handler's Python name (`from_`)."""
+    handler = request.scope.get("route_handler")
+    param = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    definition = getattr(param, "kwarg_definition", None)
+    for alias in ("query", "header", "cookie", "name"):
+        if getattr(definition, alias, None):
+            return str(getattr(definition, alias))
+    return key
+
+
+def _validation_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[FieldError]:
     errors: list[FieldError] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "request")
-            errors.append(FieldError(field=key, code="invalid", message=str(item.get("message", "invalid value"))))
+            if item.get("source") in _PARAMETER_SOURCES:
+                key = _wire_name(request, key)
+            message = str(item.get("message", "invalid value"))
+            errors.append(FieldError(field=key, code=_parameter_code(message), message=message))
     return errors
+
+
+def _is_parameter_problem(exc: ValidationException) -> bool:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    return bool(items) and all(isinstance(i, dict) and i.get("source") in _PARAMETER_SOURCES for i in items)
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     slug, title = _STATUS_SLUGS.get(status, ("error", "Error"))
-    errors = _validation_errors(exc) if isinstance(exc, ValidationException) else []
+    errors = _validation_errors(request, exc) if isinstance(exc, ValidationException) else []
     if isinstance(exc, ValidationException):
-        # Litestar reports unparseable query/path/header parameters this way.
+        # Litestar reports query/path/header parameters out of their published bounds (or unparseable) this way:
+        # a 422 naming each parameter, like a body field.
         slug, title = "invalid-parameters", "The request has invalid parameters"
+        if _is_parameter_problem(exc):
+            status = 422
     if status >= 500:
         log.error("http exception %s on %s", status, request.url.path, exc_info=exc)
         return problem_response(request, status=status, slug="internal-error", title="Internal error",

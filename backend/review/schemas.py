@@ -78,7 +78,7 @@ class MonthRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A hospital's month, as `YYYY-MM`."""
 
     institution_id: uuid.UUID
-    month: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    month: Annotated[str, msgspec.Meta(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]  # the programme's years
     reason: Comment | None = None
 
 

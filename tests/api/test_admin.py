@@ -134,7 +134,7 @@ async def test_deployment_is_created_linked_to_the_agreement_and_reaches_the_pho
     listed = (await client.get(f"{BASE}/deployments", params={"expert_id": str(world.expert_a2.id),
                                                                "status": "ended"}, headers=h)).json()
     assert [d["id"] for d in listed["items"]] == [dep["id"]]
-    assert problem(await client.get(f"{BASE}/deployments", params={"status": "paused"}, headers=h), 400)
+    assert problem(await client.get(f"{BASE}/deployments", params={"status": "paused"}, headers=h), 422)
 
 
 async def test_deployment_rules(client: Any, world: World) -> None:

@@ -116,7 +116,8 @@ async def test_sheet_level_problems(client: Any, world: World) -> None:
     r = await client.post(f"{BASE}/users", content=b"not a zip", headers={**h, **XLSX})
     assert r.status_code == 400
     r = await client.post(f"{BASE}/agreements", content=b"a\n", headers={**h, **CSV})
-    assert r.status_code == 400  # not one of the import kinds
+    assert r.status_code == 422  # not one of the import kinds: 422 naming the parameter
+    assert r.json()["errors"][0]["field"] == "kind"
     r = await client.post(f"{BASE}/users", content=b"name,username\nA,aaa\n", headers={
         **(await world.headers(client, "hr")), **CSV})
     assert r.status_code == 403

@@ -48,8 +48,8 @@ def test_the_committed_api_reference_is_generated_from_the_current_schema(tmp_pa
         "docs/api.md is stale: run `fieldlog api-docs`")
 
 
-# Bodies that a caller without a token may send: signing in and rotating a refresh token.
-PUBLIC_BODIES = {"login", "refresh_token"}
+# Bodies that a caller without a token may send: signing in, rotating a refresh token, checking a document file.
+PUBLIC_BODIES = {"login", "refresh_token", "verify_document_file"}
 
 
 async def test_every_route_with_a_body_answers_401_before_judging_the_body(client: Any) -> None:
