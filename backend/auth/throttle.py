@@ -20,7 +20,7 @@ counted against it.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import delete, func, insert, or_, select, text
@@ -90,19 +90,20 @@ _REGISTERED = text("SELECT EXISTS (SELECT 1 FROM devices d JOIN users u ON u.id 
                    "WHERE d.id = :device AND u.username = :username)")
 
 
-async def _tally(session: AsyncSession, username: str, address: str, device_id: str, since: datetime,
-                 own: int) -> Tally:
+async def _tally(session: AsyncSession, username: str, address: str, device_id: str, window: timedelta,
+                 own: int) -> tuple[Tally, datetime]:
+    """Earlier failures per key, and the database's now (the rows' clock, whichever node is asking)."""
     a = LoginAttempt
     keys = {"address": a.address == address, "pair": (a.username == username) & (a.address == address),
             "account": a.username == username,
             "device": (a.username == username) & (a.address == address) & (a.device_id == device_id)}
     columns = [c for cond in keys.values()
                for c in (func.count().filter(cond), func.min(a.at).filter(cond))]
-    row = (await session.execute(select(*columns).where(
-        a.at > since, a.id != own, or_(a.address == address, a.username == username)))).one()
-    counts = dict(zip(keys, row[0::2], strict=True))
-    oldest = {k: v for k, v in zip(keys, row[1::2], strict=True) if v is not None}
-    return Tally(**counts, oldest=oldest)
+    row = (await session.execute(select(func.now(), *columns).where(
+        a.at > func.now() - window, a.id != own, or_(a.address == address, a.username == username)))).one()
+    counts = dict(zip(keys, row[1::2], strict=True))
+    oldest = {k: v for k, v in zip(keys, row[2::2], strict=True) if v is not None}
+    return Tally(**counts, oldest=oldest), row[0]
 
 
 class Attempt(msgspec.Struct, kw_only=True, frozen=True):
@@ -128,17 +129,17 @@ async def admit(session: AsyncSession, settings: Settings, *, username: str, add
                                                              device_id=device_id).returning(LoginAttempt.id)))\
         .scalar_one()
     await session.commit()
-    now = datetime.now(UTC)
-    since = now - timedelta(seconds=budgets.window_seconds)
-    tally = await _tally(session, username, address, device_id, since, own)
+    window = timedelta(seconds=budgets.window_seconds)
+    tally, now = await _tally(session, username, address, device_id, window, own)
     verdict = decide(tally, registered, budgets)
     if verdict.refused is not None:
         # A refused sign-in checked no password: it is not a failure and leaves nothing behind.
         await session.execute(delete(LoginAttempt).where(LoginAttempt.id == own))
         await session.commit()
         LOGIN_THROTTLED.labels(verdict.refused).inc()
+        # The budget frees up when the oldest failure it counts leaves the window.
         oldest = tally.oldest.get(verdict.refused, now)
-        retry = max(int((oldest - since).total_seconds()) + 1, 1)
+        retry = max(int((oldest + window - now).total_seconds()) + 1, 1)
         raise TooManyRequests(
             _REFUSED[verdict.refused],
             headers={"Retry-After": str(retry)},
@@ -153,9 +154,9 @@ async def admit(session: AsyncSession, settings: Settings, *, username: str, add
 
 async def failed(session: AsyncSession, attempt: Attempt, settings: Settings) -> None:
     """Keep the attempt as a failure (committed although the request answers an error); drop expired ones."""
-    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+    window = timedelta(seconds=settings.login_window_seconds)
     await session.execute(delete(LoginAttempt).where(
-        LoginAttempt.at <= since,
+        LoginAttempt.at <= func.now() - window,
         or_(LoginAttempt.username == attempt.username, LoginAttempt.address == attempt.address)))
     await session.commit()
 
