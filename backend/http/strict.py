@@ -105,7 +105,8 @@ async def _refuse_unexpected_body(request: Request[Any, Any, Any], rule: _BodyRu
 
 
 async def validate_body_strictly(request: Request[Any, Any, Any]) -> None:
-    """before_request hook: 415 for a non-JSON body, 400 for malformed JSON, 422 with the field at fault."""
+    """before_request hook: 415 for a non-JSON body, 400 for unreadable JSON (or a body where none is expected),
+    422 with the field at fault; no body is read as `{}`."""
     rule = _rule_for(request)
     if rule.decoder is None:
         await _refuse_unexpected_body(request, rule)

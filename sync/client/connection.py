@@ -53,10 +53,13 @@ class Connection:
 
     def __init__(self, store: ClientStore, transport: Transport, *, app_version: str = "reference-1",
                  clock: Callable[[], datetime] = utcnow, pull_limit: int = 500,
-                 reauthenticate: Callable[[Connection], Awaitable[None]] | None = None) -> None:
+                 reauthenticate: Callable[[Connection], Awaitable[None]] | None = None,
+                 schema_version: int = 1) -> None:
         self.store = store
         self.transport = transport
         self.app_version = app_version
+        # The entry schema this phone writes; a server that reads an older one answers 409 and the outbox stays.
+        self.schema_version = schema_version
         self.clock = clock
         self.pull_limit = pull_limit
         # Called when the refresh token no longer works (e.g. its reply was lost and the reuse revoked the

@@ -60,7 +60,7 @@ def _body(client: Connection, items: list[OutboxItem], request_id: str) -> bytes
         "request_id": request_id,
         "device_id": client.store.device_id,
         "app_version": client.app_version,
-        "schema_version": 1,
+        "schema_version": client.schema_version,
         # Recorded by the server to show clock skew; never used to order anything.
         "device_time": client.clock().isoformat(),
         "pending_count": count,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from sync.client.phone import SyncClient
+from sync.client.store import ClientStore
+from sync.client.transport import HttpTransport, ProtocolError
+from sync.server.protocol import SCHEMA_VERSION
 from tests.api.test_auth import problem
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.sync import clinic, outcomes, phone
 
 
@@ -83,3 +90,19 @@ async def test_a_schema_version_below_one_is_a_field_error(client: Any, world: W
     p = await phone(client, world.expert_a.username)
     r = await client.post("/api/v1/sync/push", json=p.body([], schema_version=0), headers=p.headers)
     assert problem(r, 422)["errors"][0]["field"] == "schema_version"
+
+
+async def test_the_reference_client_keeps_its_outbox_while_the_server_is_older(client: Any, world: World,
+                                                                             tmp_path: Path) -> None:
+    newer = SyncClient(ClientStore(tmp_path / "phone.db"), HttpTransport("http://testserver", client=client),
+                       schema_version=SCHEMA_VERSION + 1)
+    await newer.login(world.expert_a.username, PASSWORD)
+    rid = newer.create_entry(clinic(world.deployment_a.id, note="离线记录"))
+    with pytest.raises(ProtocolError) as refused:
+        await newer.sync()
+    assert (refused.value.status, refused.value.problem["action"]) == (409, "hold_outbox")
+    assert [i.record_id for i in newer.store.pending()] == [rid]  # held, not dropped
+    newer.schema_version = SCHEMA_VERSION  # the app falls back to what the server reads (or the server upgrades)
+    await newer.sync()
+    assert newer.store.pending() == []
+    assert newer.store.record("entry", rid).state == "synced"

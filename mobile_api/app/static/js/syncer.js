@@ -29,6 +29,9 @@ function describe(err) {
   if (err instanceof TransportError) return err.message;
   if (err instanceof RetryLater) return `服务器繁忙，${err.seconds} 秒后重试`;
   if (err instanceof EnvelopeError) return `应答无效：${err.message}（未当作成功）`;
+  if (err instanceof ProblemError && err.problem.reason === 'schema_version_unsupported') {
+    return '服务器版本较旧，暂不能接收本机记录：待同步的记录都保留在本机，服务器升级后会自动上传';
+  }
   if (err instanceof ProblemError) return `服务器拒绝：${err.message}`;
   return `同步出错：${err.message || err}`;
 }
