@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,19 @@ async def test_the_reference_client_keeps_its_outbox_while_the_server_is_older(c
     await newer.sync()
     assert newer.store.pending() == []
     assert newer.store.record("entry", rid).state == "synced"
+
+
+async def test_an_unreadable_push_is_400_saying_where_whether_gzip_or_json(client: Any, world: World) -> None:
+    p = await phone(client, world.expert_a.username)
+    headers = {**p.headers, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    m = p.mutation("create", uuid.uuid4(), clinic(world.deployment_a.id))
+    whole = gzip.compress(json.dumps(p.body([m])).encode())
+    cut = problem(await client.post("/api/v1/sync/push", content=whole[: len(whole) // 2], headers=headers), 400)
+    assert (cut["reason"], cut["position"]) == ("malformed_gzip", len(whole) // 2)
+    text = json.dumps(p.body([])).encode()[:-1]  # the closing brace lost
+    broken = problem(await client.post("/api/v1/sync/push", content=gzip.compress(text), headers=headers), 400)
+    assert (broken["reason"], broken["position"]) == ("malformed_json", len(text))
+    assert broken["detail"] == f"JSON is malformed: truncated at byte {len(text)}"
+    # Nothing of either was taken for a push: the same mutation, under the same number, is applied now.
+    reply = await p.push_body(p.body([m]))
+    assert (outcomes(reply), reply["acknowledged_seq"]) == (["applied"], 1)
