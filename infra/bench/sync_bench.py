@@ -1,4 +1,9 @@
-"""Sync benchmark against a real uvicorn process on the embedded PostgreSQL (or --database-url).
+"""Sync benchmark against real server processes on the embedded PostgreSQL (or --database-url).
+
+The server runs as production does (infra/compose.yaml: API replicas of one `fieldlog serve` process each,
+behind nginx's round-robin upstream): `--nodes` processes (default 2, one per core), each request sent to the
+next node in turn. Every figure is printed with the CPU it cost per request in the server's processes and in
+PostgreSQL (embedded database only), which does not move with the machine's other load as wall time does.
 
     .venv/bin/python infra/bench/sync_bench.py
 
@@ -35,6 +40,8 @@ import httpx
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from cpu_meter import CpuMeter, postmaster_pid  # noqa: E402  (infra/bench is on the path: this script's folder)
 
 from backend.db.engine import plain_url  # noqa: E402
 from sync.chaos.checks import fresh_embedded_database  # noqa: E402
@@ -87,26 +94,30 @@ class Device:
 
 
 class Wire:
-    """A minimal HTTP/1.1 keep-alive client for the measured requests.
+    """A minimal HTTP/1.1 keep-alive client for the measured requests, spreading them over the nodes.
 
     httpx spends 1-2 ms of CPU per request, and this script shares the 2 cores with the server: with it, the
     batch-1 phase measured the load generator. Requests here are bytes built up front, replies are read by
-    Content-Length (or chunks) and inflated with zlib only when gzip-encoded.
+    Content-Length (or chunks) and inflated with zlib only when gzip-encoded. Each request goes to the next
+    node in turn, over a keep-alive connection to that node: what infra/nginx.conf's upstream does.
     """
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+    def __init__(self, host: str, ports: list[int]) -> None:
+        self.host, self.ports, self.turn = host, ports, 0
+        self.pools: list[list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]] = [[] for _ in ports]
 
     async def request(self, method: str, target: str, headers: dict[str, str], body: bytes = b""
                       ) -> tuple[int, bytes, int]:
         """(status, decoded body, bytes of the reply body on the wire)."""
+        node = self.turn % len(self.ports)
+        self.turn += 1
+        idle = self.pools[node]
         # uvicorn closes keep-alive connections idle for 5 s; older ones are not reused.
-        while self.idle and time.monotonic() - self.idle[-1][2] > 3:
-            self.idle.pop()[1].close()
-        while self.idle and time.monotonic() - self.idle[0][2] > 3:
-            self.idle.pop(0)[1].close()
-        reader, writer, _ = self.idle.pop() if self.idle else (*await asyncio.open_connection(self.host, self.port), 0)
+        while idle and time.monotonic() - idle[-1][2] > 3:
+            idle.pop()[1].close()
+        while idle and time.monotonic() - idle[0][2] > 3:
+            idle.pop(0)[1].close()
+        reader, writer, _ = idle.pop() if idle else (*await asyncio.open_connection(self.host, self.ports[node]), 0)
         head = f"{method} {target} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         writer.write(head.encode("latin-1") + b"\r\n" + body)
@@ -128,12 +139,13 @@ class Wire:
             raw = b"".join(parts)
         else:
             raw = await reader.readexactly(length)
-        self.idle.append((reader, writer, time.monotonic()))
+        idle.append((reader, writer, time.monotonic()))
         return status, zlib.decompress(raw, 31) if gzipped else raw, len(raw)
 
     def close(self) -> None:
-        for _, writer, _ in self.idle:
-            writer.close()
+        for idle in self.pools:
+            for _, writer, _ in idle:
+                writer.close()
 
 
 async def login(http: httpx.AsyncClient, person: Person, device_id: str) -> Device:
@@ -308,7 +320,7 @@ async def raw_four_row_rate(url: str, people: list[Person], rows: int, batch: in
     return (rows // batch) * batch / elapsed
 
 
-async def many_pulling(http: Wire, devices: list[Device], rounds: int, rng: random.Random
+async def many_pulling(http: Wire, devices: list[Device], rounds: int, rng: random.Random, meter: CpuMeter
                        ) -> tuple[list[float], int, float]:
     """Every device pulls at once, each its own <= 100 new changes; returns (latencies, requests, seconds)."""
     cursors = {}
@@ -330,7 +342,8 @@ async def many_pulling(http: Wire, devices: list[Device], rounds: int, rng: rand
             assert 1 <= got <= 100, got
 
         started = time.perf_counter()
-        await asyncio.gather(*(one(d) for d in devices))
+        with meter:
+            await asyncio.gather(*(one(d) for d in devices))
         busy += time.perf_counter() - started
     return latencies, requests, busy
 
@@ -339,27 +352,35 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> None:
+async def bench(url: str, work: Path, quick: bool, nodes: int, pool: int, postgres_pid: int | None) -> None:
     rng = random.Random(42)
     world = await make_people(url, DEVICES + 1)
     people = world.experts
-    server = ServerProcess(url, work / "server", extra_env={"FIELDLOG_DB_POOL_SIZE": str(pool)}, workers=workers)
-    await server.start()
-    out: list[str] = [f"server: uvicorn (uvloop, httptools) x {workers} worker(s), DB pool {pool} (+{pool} overflow) "
-                      f"per worker; {os.cpu_count()} CPUs; load average at start {load_average()}"]
+    servers = [ServerProcess(url, work / f"node{n}", extra_env={"FIELDLOG_DB_POOL_SIZE": str(pool)})
+               for n in range(nodes)]
+    await asyncio.gather(*(s.start() for s in servers))
+    out: list[str] = [f"server: {nodes} node(s), each one process (uvicorn, uvloop, httptools; DB pool {pool} +{pool} "
+                      f"overflow), requests spread over them in turn as infra/nginx.conf does; {os.cpu_count()} CPUs; "
+                      f"load average at start {load_average()}"]
+
+    def meter() -> CpuMeter:
+        return CpuMeter([s.proc.pid for s in servers if s.proc], postgres_pid)
+
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        http = Wire("127.0.0.1", server.port)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as signer:
+        http = Wire("127.0.0.1", [s.port for s in servers])
+        async with httpx.AsyncClient(base_url=servers[0].base_url, timeout=120, limits=limits) as signer:
             devices = await asyncio.gather(*(login(signer, p, f"bench-{i:03d}-{uuid.uuid4().hex[:8]}")
                                              for i, p in enumerate(people[:DEVICES])))
             await push_phase(http, devices[:10], 5, 2, rng)  # warm-up: connections, caches, JIT-free paths
             rates: dict[int, float] = {}
             for batch, requests in ((1, 10 if quick else 40), (20, 4 if quick else 10), (200, 2 if quick else 4)):
-                rate, lat = await push_phase(http, list(devices), batch, requests, rng)
+                with meter() as used:
+                    rate, lat = await push_phase(http, list(devices), batch, requests, rng)
                 rates[batch] = rate
                 out.append(f"push  batch {batch:>3} x {DEVICES} devices: {rate:8.0f} entries/s   "
-                           f"latency p50 {pct(lat, .5):6.1f} ms  p95 {pct(lat, .95):6.1f} ms  ({len(lat)} pushes)")
+                           f"latency p50 {pct(lat, .5):6.1f} ms  p95 {pct(lat, .95):6.1f} ms  ({len(lat)} pushes; "
+                           f"{used.per(len(lat))})")
             for interval in (1.0, 0.5):
                 offered, lat = await paced_phase(http, list(devices), 20, interval, 3 if quick else 8, rng)
                 out.append(f"push  batch  20 x {DEVICES} devices, each every {interval:.1f} s ({offered:.0f} entries/s "
@@ -373,25 +394,32 @@ async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> N
                 await push(http, writer, rid, body)
             reader = await login(signer, owner, f"bench-reader-{uuid.uuid4().hex[:8]}")
             started = time.perf_counter()
-            n, wire, cursor = await pull_all(http, reader.token, None)
+            with meter() as used:
+                n, wire, cursor = await pull_all(http, reader.token, None)
             first = time.perf_counter() - started
             out.append(f"first sync of a phone with 5,000 records: {first:.2f} s ({n} changes, "
-                       f"{wire / 1e6:.2f} MB on the wire gzipped, {wire / max(n, 1):.0f} B/change; target < 0.6 s)")
+                       f"{wire / 1e6:.2f} MB on the wire gzipped, {wire / max(n, 1):.0f} B/change; target < 0.6 s; "
+                       f"CPU in all: server {used.server * 1000:.0f} ms"
+                       + (f", PostgreSQL {used.postgres * 1000:.0f} ms)" if postgres_pid else ")"))
             # Incremental pulls of <= 100 changes each.
             lats: list[float] = []
+            used = meter()
             for _ in range(15 if quick else 50):
                 k = rng.randint(1, 100)
                 rid, body, _ = writer.body([entry(owner, rng) for _ in range(k)])
                 await push(http, writer, rid, body)
                 started = time.perf_counter()
-                got, _, cursor = await pull_all(http, reader.token, cursor)
+                with used:
+                    got, _, cursor = await pull_all(http, reader.token, cursor)
                 lats.append(time.perf_counter() - started)
                 assert got == k, (got, k)
             out.append(f"incremental pull (1-100 changes), 1 client: p50 {pct(lats, .5):.1f} ms  "
-                       f"p95 {pct(lats, .95):.1f} ms  ({len(lats)} pulls; target p95 < 10 ms)")
-            lats, pulls, busy = await many_pulling(http, list(devices), 3 if quick else 8, rng)
+                       f"p95 {pct(lats, .95):.1f} ms  ({len(lats)} pulls; target p95 < 10 ms; {used.per(len(lats))})")
+            used = meter()
+            lats, pulls, busy = await many_pulling(http, list(devices), 3 if quick else 8, rng, used)
             out.append(f"incremental pull (1-100 changes), {DEVICES} clients at once: p50 {pct(lats, .5):.1f} ms  "
-                       f"p95 {pct(lats, .95):.1f} ms  {pulls / busy:.0f} req/s  ({pulls} pulls; target p95 < 250 ms)")
+                       f"p95 {pct(lats, .95):.1f} ms  {pulls / busy:.0f} req/s  ({pulls} pulls; target p95 < 250 ms; "
+                       f"{used.per(pulls)})")
             # Bytes on the wire per entry: request bodies of the sizes a phone sends, and the real replies.
             for size in (1, 5, 20):
                 entries = [entry(owner, rng) for _ in range(size)]
@@ -410,7 +438,8 @@ async def bench(url: str, work: Path, quick: bool, workers: int, pool: int) -> N
                    f"200 per statement, 10 connections): {four:8.0f} entries/s")
         out.append(f"push with 200-entry batches = {rates[200] / four:.1%} of the raw four-row rate (target >= 50%)")
     finally:
-        server.stop()
+        for s in servers:
+            s.stop()
     out.append(f"load average at end: {load_average()}")
     print("\n".join(out))
 
@@ -420,12 +449,15 @@ def main() -> int:
     p.add_argument("--database-url")
     p.add_argument("--data-dir", type=Path, default=Path("var/bench"))
     p.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: one per core)")
+    p.add_argument("--nodes", type=int, default=2,
+                   help="server processes, requests spread over them in turn (default 2: one per core, as "
+                        "infra/compose.yaml runs two API replicas behind nginx)")
     p.add_argument("--pool", type=int, default=15, help="database pool size per worker (max_overflow the same)")
     a = p.parse_args()
     keep: list[Any] = []
     url = a.database_url or fresh_embedded_database(a.data_dir, keep, name="fieldlog_bench")
-    uvloop.run(bench(url, a.data_dir / "run", a.quick, a.workers, a.pool))
+    postgres = postmaster_pid(keep[0].pgdata) if keep else None  # only the embedded one is ours to measure
+    uvloop.run(bench(url, a.data_dir / "run", a.quick, a.nodes, a.pool, postgres))
     return 0
 
 

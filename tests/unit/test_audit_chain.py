@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+import uuid
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -279,3 +280,77 @@ def test_naive_event_time_is_refused_when_sealing() -> None:
     naive = msgspec.structs.replace(record(1), occurred_at=datetime(2025, 3, 1, 9, 0))  # noqa: DTZ001
     with pytest.raises(ValueError, match="naive"):
         seal(naive, seq=1, prev_hash=GENESIS_HASH)
+
+
+def _reference_plain(value: object) -> Any:
+    """canonical_json's conversion before its fast path for plain JSON types (kept to hold the bytes equal)."""
+    import dataclasses
+    import math
+    from collections.abc import Mapping
+    from decimal import Decimal
+    from enum import Enum
+
+    if isinstance(value, Enum):
+        return _reference_plain(value.value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("non-finite")
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, msgspec.Struct):
+        return _reference_plain(msgspec.structs.asdict(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _reference_plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, (Enum, uuid.UUID)):
+                key = _reference_plain(key)
+            if key in out:
+                raise ValueError("twice")
+            out[key] = _reference_plain(item)
+        return dict(sorted(out.items()))
+    if isinstance(value, (list, tuple)):
+        return [_reference_plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return [_reference_plain(item) for item in sorted(value, key=canonical_json)]
+    raise TypeError(type(value).__name__)
+
+
+def test_canonical_json_bytes_are_those_of_the_general_conversion() -> None:
+    """The fast path for plain JSON types writes exactly what every stored hash was computed with."""
+    import enum
+    import random
+    from collections import OrderedDict
+
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    rng = random.Random(11)
+    leaves: list[Any] = [None, True, False, 0, -7, 2**40, 0.1, -0.0, 1e16, "", "门诊 \u00e9\n\"", Colour.RED, Level.ONE,
+                         uuid.UUID(int=5), date(2026, 3, 1), time(8, 30, 1, 500), T0, Decimal("1.50"), frozenset({"b", "a"})]
+
+    def tree(depth: int) -> Any:
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice(leaves)
+        if rng.random() < 0.5:
+            items = {rng.choice(["b", "a", "é", "Z", "aa", "门诊", "k" + str(rng.randint(0, 9))]): tree(depth - 1)
+                     for _ in range(rng.randint(0, 5))}
+            return OrderedDict(items) if rng.random() < 0.2 else items
+        return [tree(depth - 1) for _ in range(rng.randint(0, 4))] if rng.random() < 0.8 else (tree(depth - 1),)
+
+    for _ in range(2000):
+        value = tree(4)
+        assert canonical_json(value) == msgspec.json.encode(_reference_plain(value))
