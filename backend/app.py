@@ -37,6 +37,13 @@ def route_handlers() -> list[Any]:
     return [health.health, health.ready, metrics, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 
 
+def activity_type_keys() -> list[str]:
+    """The catalogue's activity types, published as enums in the schema."""
+    from backend.worklog.catalog import CATALOG
+
+    return [t.key for t in CATALOG.activity_types]
+
+
 def job_registry() -> Any:
     """Every background job: the core's, plus the sync layer's daily horizon purge (sync is imported only here)."""
     from backend.job_catalog import core_registry, horizon_job, horizon_periodic
@@ -112,5 +119,5 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         ),
         debug=debug,
     )
-    refine_openapi(app, settings)  # the published schema says what the server enforces (backend/http/openapi.py)
+    refine_openapi(app, settings, activity_type_keys())  # the published schema says what the server enforces (backend/http/openapi.py)
     return app

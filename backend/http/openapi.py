@@ -234,14 +234,18 @@ async def complete_allow(message: Message, scope: Scope) -> None:
         message["headers"] = headers  # type: ignore[typeddict-unknown-key]
 
 
-def _publish_configuration(components: dict[str, Any], settings: Settings) -> None:
+def _publish_configuration(schema: dict[str, Any], settings: Settings, activity_types: list[str]) -> None:
     """Rules the server takes from its configuration or the catalogue rather than from a type."""
-    from backend.worklog.catalog import CATALOG
-
-    types = [t.key for t in CATALOG.activity_types]
+    components = schema.get("components", {}).get("schemas", {})
+    types = list(activity_types)
+    for item in schema["paths"].values():
+        for op in item.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "activity_type" and types:
+                    param["schema"]["enum"] = types
     for name in ("EntryCreate", "MutationEntry"):
         prop = components.get(name, {}).get("properties", {}).get("activity_type")
-        if prop is not None:
+        if prop is not None and types:
             prop["enum"] = types
     declared = components.get("AttachmentCreate", {}).get("properties", {})
     if "content_type" in declared:
@@ -250,7 +254,7 @@ def _publish_configuration(components: dict[str, Any], settings: Settings) -> No
         declared["size"].update(minimum=1, maximum=settings.attachment_max_bytes)
 
 
-def refine_openapi(app: Litestar, settings: Settings | None = None) -> dict[str, Any]:
+def refine_openapi(app: Litestar, settings: Settings, activity_types: list[str]) -> dict[str, Any]:
     """Build the schema served at /schema/openapi.json now, and correct it in place (it is cached)."""
     schema = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     components = schema.get("components", {}).get("schemas", {})
@@ -270,6 +274,5 @@ def refine_openapi(app: Litestar, settings: Settings | None = None) -> dict[str,
         replacement = _msgspec_component(cls, names)
         if replacement is not None:
             components[name] = replacement
-    if settings is not None:
-        _publish_configuration(components, settings)
+    _publish_configuration(schema, settings, activity_types)
     return schema

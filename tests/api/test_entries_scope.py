@@ -145,7 +145,7 @@ async def test_list_filters_and_pages_by_keyset(client: Any, world: World) -> No
     assert [e["work_date"] for e in ranged] == [str(days[1]), str(days[2])]
 
 
-@pytest.mark.parametrize(("params", "status"), [({"limit": 201}, 400), ({"status": "lost"}, 422),
+@pytest.mark.parametrize(("params", "status"), [({"limit": 201}, 422), ({"status": "lost"}, 422),
                                                 ({"activity_type": "karaoke"}, 422), ({"cursor": "!!"}, 422)])
 async def test_bad_list_parameters_are_refused(client: Any, world: World, params: dict[str, Any],
                                                status: int) -> None:
