@@ -65,23 +65,25 @@ def from_error(m: Mutation, exc: DomainError) -> MutationResult:
 
 
 # One round trip ends a push: the answers, the feed rows of refused mutations (pulls send them to the phone)
-# and the device's acknowledged number and health. The feed part is backend.feed's touch, inlined.
+# and the device's acknowledged number and health. The feed part is backend.feed's touch, inlined. The answers
+# travel as one JSON document ($4), written by msgspec in one call.
 _FINISH = """
-WITH stored AS (
+WITH t AS (
+    SELECT * FROM json_to_recordset($4::text::json) AS t(s bigint, k text, r uuid, o text, res jsonb, p jsonb)
+), stored AS (
     INSERT INTO sync_mutations (device_id, seq, user_id, request_id, kind, record_id, outcome, result, payload,
                                 quarantined, created_at)
-    SELECT $1, s, $2, $3, k, r, o, CAST(res AS jsonb), CAST(p AS jsonb), $10, now()
-    FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[]) AS t(s, k, r, o, res, p)
+    SELECT $1, s, $2, $3, k, r, o, res, p, $5, now() FROM t
 ), touched AS (
     INSERT INTO sync_feed (user_id, kind, record_id, xid, op, changed_at)
     SELECT $2, 'mutation', $1 || ':' || s, pg_current_xact_id()::text::bigint, 'upsert', now()
-    FROM unnest($4::bigint[], $7::text[]) AS t(s, o) WHERE o = 'rejected' AND NOT $10
+    FROM t WHERE o = 'rejected' AND NOT $5
     ON CONFLICT (user_id, kind, record_id)
     DO UPDATE SET xid = EXCLUDED.xid, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at
 )
-UPDATE devices SET last_ack_seq = GREATEST(last_ack_seq, $11), last_sync_at = now(), last_seen_at = now(),
-       last_device_time = COALESCE($12, last_device_time), clock_skew_ms = COALESCE($13, clock_skew_ms),
-       pending_count = $14, oldest_pending_at = $15, app_version = COALESCE($16, app_version)
+UPDATE devices SET last_ack_seq = GREATEST(last_ack_seq, $6), last_sync_at = now(), last_seen_at = now(),
+       last_device_time = COALESCE($7, last_device_time), clock_skew_ms = COALESCE($8, clock_skew_ms),
+       pending_count = $9, oldest_pending_at = $10, app_version = COALESCE($11, app_version)
 WHERE id = $1
 """
 
@@ -104,14 +106,11 @@ async def store_answers(raw: Any, device_id: str, user_id: uuid.UUID, request_id
                         answered: list[tuple[Mutation, MutationResult]], health: DeviceHealth, *,
                         quarantined: bool) -> None:
     """Refused mutations keep their payload so people can see what was sent; the device row is updated too."""
-    enc = msgspec.json.encode
+    rows = [{"s": m.seq, "k": m.kind, "r": m.record_id, "o": r.outcome, "res": r,
+             "p": m if r.outcome in _KEEP_PAYLOAD else None} for m, r in answered]
     await raw.execute(
-        _FINISH, device_id, user_id, request_id,
-        [m.seq for m, _ in answered], [m.kind for m, _ in answered], [m.record_id for m, _ in answered],
-        [r.outcome for _, r in answered], [enc(r).decode() for _, r in answered],
-        [enc(m).decode() if r.outcome in _KEEP_PAYLOAD else None for m, r in answered],
-        quarantined, health.acked, health.device_time, health.clock_skew_ms, health.pending,
-        health.oldest_pending_at, health.app_version,
+        _FINISH, device_id, user_id, request_id, msgspec.json.encode(rows).decode(), quarantined, health.acked,
+        health.device_time, health.clock_skew_ms, health.pending, health.oldest_pending_at, health.app_version,
     )
 
 
