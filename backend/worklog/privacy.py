@@ -44,17 +44,22 @@ def _plausible_birth_date(digits: str) -> bool:
     return 1900 <= born.year <= 2100
 
 
+def _has_national_id(normalised: str) -> bool:
+    # The rule is "looks like an ID", so the check digit is not verified; the birth date must be real.
+    return any(_plausible_birth_date(m.group(1)) for m in _NATIONAL_ID.finditer(normalised))
+
+
 def find_national_id(text: str) -> bool:
     """Whether the text holds something that looks like an 18-digit resident ID number."""
-    # The rule is "looks like an ID", so the check digit is not verified; the birth date must be real.
-    return any(_plausible_birth_date(m.group(1)) for m in _NATIONAL_ID.finditer(_normalise(text)))
+    return _has_national_id(_normalise(text))
 
 
 def find_pii(text: str) -> PiiKind | None:
     """The kind of personal identifier found in the text ("national_id" or "mobile"), or None."""
-    if find_national_id(text):
+    normalised = _normalise(text)  # once for both patterns: every entry's note passes here
+    if _has_national_id(normalised):
         return "national_id"
-    if _MOBILE.search(_normalise(text)):
+    if _MOBILE.search(normalised):
         return "mobile"
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,8 +18,13 @@ def _require_aware(moment: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+@functools.lru_cache(maxsize=256)
 def local_today(tz_name: str, now_utc: datetime) -> date:
-    """Today's calendar date in the given IANA timezone."""
+    """Today's calendar date in the given IANA timezone.
+
+    Memoised: a sync batch checks hundreds of entries against one `now` and a few timezones, and the answer is
+    a pure function of the two arguments.
+    """
     _require_aware(now_utc, "now_utc")
     return now_utc.astimezone(ZoneInfo(tz_name)).date()
 

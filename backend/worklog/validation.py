@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
@@ -191,6 +192,13 @@ CROSS_RULES: dict[str, list[tuple[tuple[str, ...], CrossRule]]] = {
 }
 
 
+@functools.cache
+def _specs(activity_type: str) -> dict[str, FieldSpec]:
+    """The field specs of an activity type by name (the catalogue is fixed for the life of the process)."""
+    activity = get_type(activity_type)
+    return {spec.name: spec for spec in activity.fields} if activity else {}
+
+
 def validate_fields(
     activity_type: str, fields: object, *, record_key: bytes, prefix: str = "fields"
 ) -> tuple[dict[str, object], list[FieldError]]:
@@ -206,9 +214,10 @@ def validate_fields(
         return {}, [FieldError(field="activity_type", code="unknown_type", message=message)]
     if not isinstance(fields, dict):
         return {}, [_error(prefix, "", "type", "Fields must be an object of name → value.")]
-    specs = {spec.name: spec for spec in activity.fields}
-    unknown = f"{activity.label_en} ({activity.label_zh}) has no such field; update the app's form catalogue."
-    errors = [_error(prefix, str(key), "unknown_field", unknown) for key in fields if key not in specs]
+    specs = _specs(activity_type)
+    errors = [_error(prefix, str(key), "unknown_field",
+                     f"{activity.label_en} ({activity.label_zh}) has no such field; update the app's form catalogue.")
+              for key in fields if key not in specs]
     clean: dict[str, object] = {}
     failed: set[str] = set()
     for name, spec in specs.items():
