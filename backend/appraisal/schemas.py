@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from backend.documents.content import Figures
+from backend.documents.content import WorkloadFigures
 
 
 class SelfAssessment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -34,7 +34,7 @@ class PeriodFigures(msgspec.Struct, kw_only=True):
     """The stay's approved work in the period (what the rating is given against), pending apart."""
 
     days_in_period: int  # calendar days of the stay within the period, up to today
-    approved: Figures
+    approved: WorkloadFigures
     pending_entries: int
 
 

@@ -38,7 +38,7 @@ _UNITS = {"h": "小时", "min": "分钟", "years": "岁"}
 MAX_FIGURES_CHARS = 200
 
 
-class Figures(msgspec.Struct, kw_only=True):
+class WorkloadFigures(msgspec.Struct, kw_only=True):
     """The workload figures of one month or of the whole period (approved entries only)."""
 
     on_site_days: int = 0
@@ -57,7 +57,7 @@ class Figures(msgspec.Struct, kw_only=True):
 
 class MonthFigures(msgspec.Struct, kw_only=True):
     month: str  # "2025-03"
-    figures: Figures
+    figures: WorkloadFigures
 
 
 class ExpertHeader(msgspec.Struct, kw_only=True):

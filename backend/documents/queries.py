@@ -23,10 +23,10 @@ from backend.documents.content import (
     DeploymentLine,
     EntryLine,
     ExpertHeader,
-    Figures,
     MonthFigures,
     SurgeryCount,
     TypeCount,
+    WorkloadFigures,
     choice_label,
     key_figures,
     months_between,
@@ -101,10 +101,10 @@ def _figure_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-def _figures(row: Any) -> Figures:
-    values = {name: getattr(row, name) for name in Figures.__struct_fields__}
+def _figures(row: Any) -> WorkloadFigures:
+    values = {name: getattr(row, name) for name in WorkloadFigures.__struct_fields__}
     values["teaching_hours"] = float(values["teaching_hours"])
-    return Figures(**values)
+    return WorkloadFigures(**values)
 
 
 async def expert_header(session: AsyncSession, expert_id: uuid.UUID) -> ExpertHeader | None:
@@ -166,7 +166,7 @@ async def deployments(
 
 async def figures(
     session: AsyncSession, expert_id: uuid.UUID, date_from: date, date_to: date
-) -> tuple[Figures, list[MonthFigures]]:
+) -> tuple[WorkloadFigures, list[MonthFigures]]:
     """Totals and month-by-month figures in one pass: ROLLUP gives each month plus the grand total."""
     month = cast(func.date_trunc(literal_column("'month'"), Entry.work_date), Date)
     stmt = (
@@ -175,15 +175,15 @@ async def figures(
         .where(counted(expert_id, date_from, date_to))
         .group_by(func.rollup(month))
     )
-    totals = Figures()
-    by_month: dict[str, Figures] = {}
+    totals = WorkloadFigures()
+    by_month: dict[str, WorkloadFigures] = {}
     for row in (await session.execute(stmt)).all():
         if row.month is None:
             totals = _figures(row)
         else:
             by_month[row.month.strftime("%Y-%m")] = _figures(row)
     months = [
-        MonthFigures(month=m, figures=by_month.get(m, Figures())) for m in months_between(date_from, date_to)
+        MonthFigures(month=m, figures=by_month.get(m, WorkloadFigures())) for m in months_between(date_from, date_to)
     ]
     return totals, months
 

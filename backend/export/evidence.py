@@ -15,10 +15,10 @@ from backend.documents.content import (
     DeploymentLine,
     EntryLine,
     ExpertHeader,
-    Figures,
     MonthFigures,
     SurgeryCount,
     TypeCount,
+    WorkloadFigures,
 )
 from backend.service_time import ServiceRules
 
@@ -55,7 +55,7 @@ class Evidence(msgspec.Struct, kw_only=True):
     date_from: date
     date_to: date
     deployments: list[DeploymentLine]
-    totals: Figures
+    totals: WorkloadFigures
     months: list[MonthFigures]
     by_type: list[TypeCount]
     surgeries: list[SurgeryCount]

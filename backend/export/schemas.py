@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.documents.content import Figures
+from backend.documents.content import WorkloadFigures
 from backend.documents.verification import VerifiedFile
 
 ExportFormat = Literal["pdf", "xlsx", "csv"]
@@ -70,7 +70,7 @@ class Verification(msgspec.Struct, kw_only=True):
     date_from: date
     date_to: date
     issued_at: datetime
-    totals: Figures
+    totals: WorkloadFigures
     by_type: list[TypeTotal]
     entry_count: int
     pending_count: int

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from backend.documents.cells import local_time
 from backend.documents.codes import display
-from backend.documents.content import FIGURE_LABELS, Figures, format_number
+from backend.documents.content import FIGURE_LABELS, WorkloadFigures, format_number
 from backend.export.evidence import Evidence
 from backend.worklog.catalog import get_type
 
@@ -30,7 +30,7 @@ def entry_rows(evidence: Evidence, tz: ZoneInfo) -> list[list[str]]:
     ]
 
 
-def figure_values(figures: Figures) -> list[str]:
+def figure_values(figures: WorkloadFigures) -> list[str]:
     return [format_number(getattr(figures, name)) for name, _ in FIGURE_LABELS]
 
 

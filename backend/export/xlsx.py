@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.documents.cells import MAX_WIDTH, Cell, safe_cell, text_width
 from backend.documents.codes import display
-from backend.documents.content import FIGURE_LABELS, Figures
+from backend.documents.content import FIGURE_LABELS, WorkloadFigures
 from backend.export.evidence import Evidence
 from backend.export.tables import ENTRY_HEADER, MONTH_HEADER, service_rows, surgery_matrix
 
@@ -67,7 +67,7 @@ def _fit_columns(sheet: Worksheet, minimum: int = 8) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def _figures(figures: Figures) -> list[Cell]:
+def _figures(figures: WorkloadFigures) -> list[Cell]:
     return [getattr(figures, name) for name, _ in FIGURE_LABELS]
 
 

@@ -1,4 +1,4 @@
-"""Figures of entries that do not count yet (pending review), with the definitions the roll-ups use; pure.
+"""WorkloadFigures of entries that do not count yet (pending review), with the definitions the roll-ups use; pure.
 
 Approved figures come from SQL over the counted entries (backend.documents.queries). Pending ones are a few
 dozen entries of one expert's month, so they are folded here with `backend.stats.metrics.metrics_of`,
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from backend.documents.content import Figures, TypeCount, type_label
+from backend.documents.content import TypeCount, WorkloadFigures, type_label
 from backend.stats.metrics import (
     ATTENDEES,
     NEW_TECHNIQUES,
@@ -30,8 +30,8 @@ _SUMS = {PATIENTS: "patients", ATTENDEES: "attendees", PEOPLE_SERVED: "people_se
          NEW_TECHNIQUES: "new_techniques"}
 
 
-def figures_of(entries: Iterable[tuple[str, Mapping[str, Any], int | None]]) -> Figures:
-    """Figures of (activity_type, fields, duration_minutes) entries, as the evidence document defines them."""
+def figures_of(entries: Iterable[tuple[str, Mapping[str, Any], int | None]]) -> WorkloadFigures:
+    """WorkloadFigures of (activity_type, fields, duration_minutes) entries, as the evidence document defines them."""
     sums: Counter[str] = Counter()
     hours = Decimal(0)
     trainees: set[uuid.UUID] = set()
@@ -49,7 +49,7 @@ def figures_of(entries: Iterable[tuple[str, Mapping[str, Any], int | None]]) -> 
         trainee = trainee_of(activity_type, fields)
         if trainee is not None:
             trainees.add(trainee)
-    return Figures(entries=count, surgeries=surgeries, teaching_hours=float(hours), trainees=len(trainees),
+    return WorkloadFigures(entries=count, surgeries=surgeries, teaching_hours=float(hours), trainees=len(trainees),
                    **{name: sums[name] for name in (*_DAYS.values(), *_SUMS.values())})
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from backend.documents.content import DeploymentLine, ExpertHeader, Figures, TypeCount
+from backend.documents.content import DeploymentLine, ExpertHeader, TypeCount, WorkloadFigures
 
 
 class SummaryEntry(msgspec.Struct, kw_only=True):
@@ -29,9 +29,9 @@ class SummaryContent(msgspec.Struct, kw_only=True):
     """What the month's logs say, approved and pending apart; frozen into the summary when it is submitted."""
 
     deployments: list[DeploymentLine]
-    approved: Figures
+    approved: WorkloadFigures
     approved_by_type: list[TypeCount]
-    pending: Figures
+    pending: WorkloadFigures
     pending_by_type: list[TypeCount]
     unsent_entries: int  # drafts and returned entries of the month: neither approved nor pending
     entries: list[SummaryEntry]

@@ -12,8 +12,8 @@ from backend.documents import codes
 from backend.documents.cells import safe_cell
 from backend.documents.content import (
     ExpertHeader,
-    Figures,
     SurgeryCount,
+    WorkloadFigures,
     format_number,
     key_figures,
     months_between,
@@ -143,7 +143,7 @@ def test_surgery_matrix_has_every_grade_and_role_and_totals() -> None:
         date_from=date(2025, 1, 1),
         date_to=date(2025, 1, 31),
         deployments=[],
-        totals=Figures(),
+        totals=WorkloadFigures(),
         months=[],
         by_type=[],
         surgeries=[
