@@ -29,10 +29,14 @@ e.quarantined, e.device_time, e.created_at, e.updated_at,
 EXISTS (SELECT 1 FROM month_closures mc WHERE mc.institution_id = e.institution_id
         AND mc.month = date_trunc('month', e.work_date)::date) AS month_closed,
 coalesce(d.actual_end, d.planned_end) AS ends_on, i.timezone,
-ARRAY(SELECT ea.sha256 FROM entry_attachments ea WHERE ea.entry_id = e.id ORDER BY ea.sha256) AS files,
-ARRAY(SELECT ea.sha256 FROM entry_attachments ea
-      LEFT JOIN attachments a ON a.owner_id = e.expert_id AND a.sha256 = ea.sha256
-      WHERE ea.entry_id = e.id AND a.status IS DISTINCT FROM 'complete' ORDER BY ea.sha256) AS missing
+-- the entry's files and those not yet uploaded completely, read in one pass (most entries have none)
+(SELECT coalesce(array_agg(ea.sha256 ORDER BY ea.sha256), '{}') FROM entry_attachments ea
+ WHERE ea.entry_id = e.id) AS files,
+CASE WHEN EXISTS (SELECT 1 FROM entry_attachments ea WHERE ea.entry_id = e.id) THEN
+    ARRAY(SELECT ea.sha256 FROM entry_attachments ea
+          LEFT JOIN attachments a ON a.owner_id = e.expert_id AND a.sha256 = ea.sha256
+          WHERE ea.entry_id = e.id AND a.status IS DISTINCT FROM 'complete' ORDER BY ea.sha256)
+ELSE '{}' END AS missing
 """
 # The pull scope: the caller's own entries ($1) and those at hospitals they supervise ($2), live ones only.
 # Narrower than the web's entry_scope on purpose: HR and admins do not carry a province on a phone.
