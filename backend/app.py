@@ -37,11 +37,15 @@ def route_handlers() -> list[Any]:
     return [health.health, health.ready, metrics, AuthController, *BACKOFFICE, *MOBILE, *SYNC, PHONE_APP]
 
 
-def activity_type_keys() -> list[str]:
-    """The catalogue's activity types, published as enums in the schema."""
+def catalogue_enums() -> dict[str, list[str]]:
+    """Values the server checks against the activity catalogue, published as enums (backend/http/openapi.py)."""
+    from backend.review.corrections import CORRECTABLE, allowed_values
     from backend.worklog.catalog import CATALOG
 
-    return [t.key for t in CATALOG.activity_types]
+    types = [t.key for t in CATALOG.activity_types]
+    enums = {"EntryCreate.activity_type": types, "?activity_type": types}
+    enums.update({f"Correction.{name}": sorted(allowed_values(name)) for name in CORRECTABLE})
+    return enums
 
 
 def job_registry() -> Any:
@@ -119,5 +123,5 @@ def create_app(settings: Settings, database_url: str, *, debug: bool = False) ->
         ),
         debug=debug,
     )
-    refine_openapi(app, settings, activity_type_keys())  # the published schema says what the server enforces (backend/http/openapi.py)
+    refine_openapi(app, settings, catalogue_enums())  # the published schema says what the server enforces (backend/http/openapi.py)
     return app

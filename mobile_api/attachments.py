@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, head, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.response import File, Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,8 @@ class AttachmentController(Controller):
                        summary="Declare a file by SHA-256 and get upload instructions",
                        description="201 when new; 200 when this user already declared the same hash (status "
                                    "`complete` means it is stored and needs no upload).",
-                       responses=problem_responses(400, 401, 403, 413, 415, 422))
+                       responses={200: ResponseSpec(AttachmentOut, description="Already declared by this user"),
+                                  **problem_responses(400, 401, 403, 413, 415, 422)})
     async def declare(self, data: AttachmentCreate, db: AsyncSession, principal: Principal, runtime: Runtime,
                       storage: Storage) -> Response[AttachmentOut]:
         requires_role(principal, "expert")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -39,7 +40,9 @@ DeploymentStatus = Literal["planned", "active", "ended", "cancelled"]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=12, pattern=r"^[0-9]+$")]
-TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Checked against the IANA names (rules.timezone_error, code invalid_timezone); the same names are published.
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
+                                       extra_json_schema={"enum": sorted(available_timezones())})]
 Username = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]

@@ -26,7 +26,8 @@ class AuditController(Controller):
         principal: Principal,
         object_type: Annotated[str | None, Parameter(max_length=40)] = None,
         object_id: Annotated[str | None, Parameter(max_length=100)] = None,
-        after_seq: Annotated[int | None, Parameter(ge=0)] = None,
+        # `minimum` spelled out: Litestar publishes no ge=0 on an optional parameter (0 reads as unset)
+        after_seq: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, schema_extra={"minimum": 0})] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> AuditPage:
         requires_role(principal, "admin", "supervisor")

@@ -22,7 +22,9 @@ class ExportCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     expert_id: uuid.UUID
     date_from: date
     date_to: date
-    formats: Annotated[list[ExportFormat], msgspec.Meta(min_length=1, max_length=3)] = msgspec.field(
+    # service.py refuses a format named twice (code duplicate); published as uniqueItems.
+    formats: Annotated[list[ExportFormat], msgspec.Meta(min_length=1, max_length=3, extra_json_schema={
+        "uniqueItems": True})] = msgspec.field(
         default_factory=lambda: list(ALL_FORMATS)
     )
 

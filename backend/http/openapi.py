@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -234,19 +234,26 @@ async def complete_allow(message: Message, scope: Scope) -> None:
         message["headers"] = headers  # type: ignore[typeddict-unknown-key]
 
 
-def _publish_configuration(schema: dict[str, Any], settings: Settings, activity_types: list[str]) -> None:
-    """Rules the server takes from its configuration or the catalogue rather than from a type."""
+def _publish_configuration(schema: dict[str, Any], settings: Settings, enums: Mapping[str, list[str]]) -> None:
+    """Rules the server takes from its configuration or the catalogue rather than from a type.
+
+    `enums` maps `Component.property` (or `?parameter`, for every query parameter of that name) to its values.
+    """
     components = schema.get("components", {}).get("schemas", {})
-    types = list(activity_types)
     for item in schema["paths"].values():
         for op in item.values():
             for param in op.get("parameters", []):
-                if param["name"] == "activity_type" and types:
-                    param["schema"]["enum"] = types
-    for name in ("EntryCreate", "MutationEntry"):
-        prop = components.get(name, {}).get("properties", {}).get("activity_type")
-        if prop is not None and types:
-            prop["enum"] = types
+                values = enums.get("?" + param["name"])
+                if values and param["in"] == "query":
+                    param["schema"]["enum"] = list(values)
+    for key, values in enums.items():
+        component, _, name = key.partition(".")
+        prop = components.get(component, {}).get("properties", {}).get(name)
+        if prop is None or not values:
+            continue
+        for branch in prop.get("anyOf", [prop]):  # an optional property keeps its `null`
+            if branch.get("type") == "string":
+                branch["enum"] = list(values)
     declared = components.get("AttachmentCreate", {}).get("properties", {})
     if "content_type" in declared:
         declared["content_type"]["enum"] = list(settings.attachment_types)
@@ -254,7 +261,7 @@ def _publish_configuration(schema: dict[str, Any], settings: Settings, activity_
         declared["size"].update(minimum=1, maximum=settings.attachment_max_bytes)
 
 
-def refine_openapi(app: Litestar, settings: Settings, activity_types: list[str]) -> dict[str, Any]:
+def refine_openapi(app: Litestar, settings: Settings, enums: Mapping[str, list[str]]) -> dict[str, Any]:
     """Build the schema served at /schema/openapi.json now, and correct it in place (it is cached)."""
     schema = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     components = schema.get("components", {}).get("schemas", {})
@@ -274,5 +281,5 @@ def refine_openapi(app: Litestar, settings: Settings, activity_types: list[str])
         replacement = _msgspec_component(cls, names)
         if replacement is not None:
             components[name] = replacement
-    _publish_configuration(schema, settings, activity_types)
+    _publish_configuration(schema, settings, enums)
     return schema

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 import msgspec
 
@@ -41,7 +42,7 @@ class RulePut(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     quiet_start: Hour | None = None
     quiet_end: Hour | None = None
     skip_weekends: bool | None = None
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64, extra_json_schema=_ZONES)] | None = None
 
 
 class RuleView(msgspec.Struct, kw_only=True):
@@ -57,9 +58,14 @@ class RuleView(msgspec.Struct, kw_only=True):
     customised: bool
 
 
+_ZONES = {"enum": sorted(available_timezones())}  # what the rule's time zone is checked against (IANA names)
+_EMAIL = r"^[^@\s\x00-\x1f\x7f\x85\ufeff]+@[^@\s\x00-\x1f\x7f\x85\ufeff]+\.[^@\s\x00-\x1f\x7f\x85\ufeff]+$"
+
+
 class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     channel: PreferredChannel = "auto"
-    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    # Control characters and \x85/\ufeff spelled out: Python's and JSON Schema's `\s` differ on exactly those.
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=_EMAIL)] | None = None
     digests: bool = True
 
 
