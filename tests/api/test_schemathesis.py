@@ -64,6 +64,8 @@ TIED_FIELDS = {
     ("create_promotion_round", "date_to", "too_long"): "a round spans at most ten years (two dates compared)",
     ("create_export", "date_to", "too_long"): "an export spans at most ten years (two dates compared)",
     ("admin_create_deployment", "actual_end", "required"): "an ended deployment needs its actual end",
+    ("admin_update_deployment", "actual_end", "required"): "an ended deployment needs its actual end",
+    ("get_expert_stats", "to", "period_too_long"): "a statistics period is bounded in length (two dates compared)",
     ("decide_entries", "correction", "approve_only"): "a correction goes with an approval only",
     ("list_entries", "cursor", "invalid"): "a cursor is opaque: only one the server issued is read",
     ("admin_grant_role", "institution_id", "scope"): "supervisor and HR grants name an institution, the others none",
