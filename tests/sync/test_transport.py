@@ -77,7 +77,9 @@ async def test_a_plain_body_over_the_wire_limit_is_refused(client: Any, world: A
 
 async def test_pull_limit_and_auth_are_checked(client: Any, world: Any) -> None:
     headers = await world.headers(client, "expert_a")
-    assert (await client.get("/api/v1/sync/pull", params={"limit": 501}, headers=headers)).status_code == 400
+    too_many = await client.get("/api/v1/sync/pull", params={"limit": 501}, headers=headers)
+    assert too_many.status_code == 422  # a parameter out of its published bounds: 422 naming it
+    assert [e["field"] for e in too_many.json()["errors"]] == ["limit"]
     assert (await client.get("/api/v1/sync/pull")).status_code == 401
     page = (await client.get("/api/v1/sync/pull", headers={**headers, "X-Request-Id": "abc-123"})).json()
     assert page["request_id"] == "abc-123"
