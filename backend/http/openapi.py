@@ -22,7 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
-from backend.http.problems import PROBLEM_MEDIA_TYPE
+from backend.http.problems import DESCRIPTIONS, PROBLEM_MEDIA_TYPE
 from backend.settings import Settings
 
 _REF = "#/components/schemas/"
@@ -188,9 +188,9 @@ def _fix_operation(op: dict[str, Any], public: bool) -> None:
             if "enum" in schema:
                 schema["enum"] = [v for v in schema["enum"] if v is not None]
     if params and str(PARAMETER_PROBLEM) not in responses:
-        responses[str(PARAMETER_PROBLEM)] = _problem("Invalid fields, listed one by one in `errors`")
+        responses[str(PARAMETER_PROBLEM)] = _problem(DESCRIPTIONS[PARAMETER_PROBLEM])
     if default_400 is not None and "requestBody" in op:
-        responses["400"] = _problem("Malformed request (unreadable JSON)")
+        responses["400"] = _problem(DESCRIPTIONS[400])
     op["responses"] = dict(sorted(responses.items()))
 
 

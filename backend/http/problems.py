@@ -191,15 +191,15 @@ EXCEPTION_HANDLERS = {
 }
 
 
-_DESCRIPTIONS = {
-    400: "Malformed request (unreadable JSON, bad parameters)",
+DESCRIPTIONS = {
+    400: "Malformed request (unreadable JSON or gzip, or a body where none is taken)",
     401: "Missing, expired or invalid access token",
     403: "The caller's role does not allow this",
     404: "No such object in the caller's scope",
     409: "Conflict with the current state (stale version, locked, duplicate)",
     413: "Body larger than the advertised limit",
     415: "Body is not application/json",
-    422: "Invalid fields, listed one by one in `errors`",
+    422: "Invalid fields or parameters, listed one by one in `errors`",
     429: "Too many requests; see Retry-After",
     503: "Overloaded; see Retry-After",
 }
@@ -211,7 +211,7 @@ def problem_responses(*statuses: int) -> dict[int, Any]:
 
     return {
         status: ResponseSpec(
-            data_container=Problem, description=_DESCRIPTIONS.get(status, "Error"), media_type=PROBLEM_MEDIA_TYPE
+            data_container=Problem, description=DESCRIPTIONS.get(status, "Error"), media_type=PROBLEM_MEDIA_TYPE
         )
         for status in sorted(set(statuses) | {503})
     }
