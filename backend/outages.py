@@ -34,7 +34,10 @@ def database_unavailable(exc: BaseException) -> str | None:
             return "connection_lost"
         if isinstance(seen, asyncpg.PostgresError) and getattr(seen, "sqlstate", None) in _UNAVAILABLE_SQLSTATES:
             return "connection_lost"
-        if isinstance(seen, asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.InterfaceError):
+        # InternalClientError: asyncpg's protocol found the server's side of the session gone mid-exchange (the
+        # backend was terminated, PostgreSQL restarted) before it had marked the connection closed.
+        if isinstance(seen, asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.InterfaceError
+                      | asyncpg.InternalClientError):
             return "connection_lost"
         if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
             return None  # a full disk is not the database (storage_full)

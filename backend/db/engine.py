@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -88,20 +89,35 @@ def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0, ec
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "fieldlog"}},
     )
     event.listen(engine.sync_engine, "checkout", _drop_closed)  # pool events, kept when the pool is recreated
+    event.listen(engine.sync_engine, "checkin", _note_idle)
     return engine
 
 
-def _drop_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+IDLE_PING_SECONDS = 30.0
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _drop_closed(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """Hand out no connection the server has closed (PostgreSQL restarted, an idle timeout, a failover).
 
     Instead of SQLAlchemy's pre-ping, which costs three round trips per checkout (BEGIN, a ping, ROLLBACK, on
     every request): asyncpg learns that the server closed the socket as soon as the event loop sees it, so the
-    check is local. DisconnectionError makes the pool discard this connection and hand out a fresh one. A
-    connection lost while in use fails its statement, which SQLAlchemy treats as a disconnect (the pool is
-    invalidated) and the problem handler answers 503 with Retry-After.
+    check is local; only a connection idle for more than IDLE_PING_SECONDS (where a firewall or PgBouncer may
+    have dropped it silently) is pinged. DisconnectionError makes the pool discard this connection and hand out
+    a fresh one. A connection lost while in use fails its statement: 503 with Retry-After (the pull retries once
+    on a fresh connection, sync/server/pull.py).
     """
     if record.driver_connection.is_closed():
         raise DisconnectionError("the server closed this pooled connection")
+    if time.monotonic() - record.info.get("idle_since", time.monotonic()) > IDLE_PING_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("a long idle pooled connection no longer answers") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

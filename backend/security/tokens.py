@@ -78,7 +78,10 @@ class TokenSigner:
             if not isinstance(claims, dict) or any(claims.get(c) is None for c in _REQUIRED):
                 raise ValueError("claims")
             now = time.time()
-            if _instant(claims["iat"]) > now or ("nbf" in claims and _instant(claims["nbf"]) > now):
+            # Another node's clock may run a little ahead of this one's (iat is floored to its second): a token
+            # it has just issued must not be refused here. Expiry gets no leeway.
+            early = now + CLOCK_LEEWAY_SECONDS
+            if _instant(claims["iat"]) > early or ("nbf" in claims and _instant(claims["nbf"]) > early):
                 raise ValueError("not yet valid")
             exp = _instant(claims["exp"])
             if exp <= now:  # in PyJWT's order: iat, nbf, exp, then issuer, audience, claim types
@@ -96,6 +99,7 @@ class TokenSigner:
 
 
 _REQUIRED = ("exp", "iat", "sub", "aud", "iss", "sid", "dev")
+CLOCK_LEEWAY_SECONDS = 30  # for iat and nbf only
 _BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.principal import Principal
 from backend.auth.service import CALLER_SQL, caller_from_row
 from backend.metrics.series import record_pull, record_reset
+from backend.outages import database_unavailable
 from backend.security.tokens import AccessClaims
 from backend.settings import Settings
 from backend.worklog.catalog import CATALOG_VERSION, catalog_etag
@@ -60,16 +61,22 @@ WHERE g.kind = 'entry' AND g.xid >= $3 AND g.xid < $4
   AND (g.xid, g.kind, g.record_id) > ($7::bigint, $8::text, $9::text)
 """
 # One page of the window and, in the same statement, the entry each entry row names when it is live and in
-# the pull scope (pull_entries.py); every other entry row is a tombstone to this caller.
+# the pull scope (pull_entries.py); every other entry row is a tombstone to this caller. The horizon is read
+# again in the statement's own snapshot (one row even for an empty page): a purge that committed after the
+# first statement checked the cursor has deleted rows this window needed, and the phone must reset.
 _WINDOW_PAGE = """
-WITH w AS ({rows} ORDER BY xid, kind, record_id LIMIT $10)
-SELECT w.kind AS feed_kind, w.record_id AS feed_id, w.xid AS feed_xid, w.op AS feed_op, {columns}
-FROM w
-LEFT JOIN entries e ON w.op = 'upsert' AND e.id = CASE WHEN w.kind = 'entry' THEN CAST(w.record_id AS uuid) END
-     AND {scope}
-LEFT JOIN deployments d ON d.id = e.deployment_id
-LEFT JOIN institutions i ON i.id = d.recipient_id
-ORDER BY w.xid, w.kind, w.record_id
+WITH w AS ({rows} ORDER BY xid, kind, record_id LIMIT $10),
+page AS (
+    SELECT w.kind AS feed_kind, w.record_id AS feed_id, w.xid AS feed_xid, w.op AS feed_op, {columns}
+    FROM w
+    LEFT JOIN entries e ON w.op = 'upsert' AND e.id = CASE WHEN w.kind = 'entry' THEN CAST(w.record_id AS uuid) END
+         AND {scope}
+    LEFT JOIN deployments d ON d.id = e.deployment_id
+    LEFT JOIN institutions i ON i.id = d.recipient_id
+)
+SELECT h.min_xid AS horizon_now, page.* FROM sync_horizon h LEFT JOIN page ON true
+WHERE h.id = 1
+ORDER BY page.feed_xid, page.feed_kind, page.feed_id
 """
 _WINDOW = _WINDOW_PAGE.format(rows=_OWN_ROWS, columns=ENTRY_COLUMNS, scope=ENTRY_SCOPE)
 _SUPERVISOR_WINDOW = _WINDOW_PAGE.format(rows=_OWN_ROWS + _SUPERVISED_ROWS, columns=ENTRY_COLUMNS, scope=ENTRY_SCOPE)
@@ -122,6 +129,9 @@ async def _window_page(raw: Any, principal: Principal, cursor: Cursor, room: int
     rows = await raw.fetch(_SUPERVISOR_WINDOW if principal.supervised else _WINDOW, *scope_args(principal),
                            snapshot_bounds(cursor.prev)[0], snapshot_bounds(cursor.target)[1], cursor.target,
                            cursor.prev, int(a[0]), a[1], a[2], room)
+    if rows and rows[0]["horizon_now"] > snapshot_bounds(cursor.prev)[0]:
+        raise _Reset("cursor_too_old")  # purged while this pull ran (see _WINDOW_PAGE)
+    rows = [r for r in rows if r["feed_kind"] is not None]
     windows = Windows(grace)
     loaded: dict[tuple[str, str], PullChange] = {}
     others: dict[str, list[str]] = {}
@@ -163,11 +173,21 @@ async def pull(engine: AsyncEngine, claims: AccessClaims, raw_cursor: str | None
     COMMITTED) each statement would read its own snapshot; what makes a window gap-free is the snapshot the
     cursor names, not a transaction. That saves BEGIN and COMMIT, and the session's statements, per pull.
     """
-    async with engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        current = await raw.fetchrow(_NOW, claims.user_id, claims.session_id, claims.device_id)
-        principal, _ = caller_from_row(current, claims)
-        return await _pull(raw, principal, current, raw_cursor, limit, settings, request_id)
+    for attempt in (1, 2):
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            try:
+                current = await raw.fetchrow(_NOW, claims.user_id, claims.session_id, claims.device_id)
+            except Exception as exc:
+                # A pooled connection whose server side was just closed (PostgreSQL restarted, the backend was
+                # terminated) fails its first statement; nothing was read yet, so drop it and ask a fresh one.
+                if attempt == 2 or database_unavailable(exc) != "connection_lost":
+                    raise
+                await conn.invalidate()
+                continue
+            principal, _ = caller_from_row(current, claims)
+            return await _pull(raw, principal, current, raw_cursor, limit, settings, request_id)
+    raise AssertionError("unreachable")  # the second attempt returns or raises
 
 
 async def _pull(raw: Any, principal: Principal, current: Any, raw_cursor: str | None, limit: int,
@@ -217,7 +237,10 @@ async def _pull(raw: Any, principal: Principal, current: Any, raw_cursor: str | 
             if cursor.prev == current["snap"]:
                 break
             cursor.target, cursor.after = current["snap"], None
-        keyed = await _window_page(raw, principal, cursor, room + 1, grace)
+        try:
+            keyed = await _window_page(raw, principal, cursor, room + 1, grace)
+        except _Reset as reset:
+            return _reset(request_id, reset.reason, now)
         if len(keyed) > room:
             changes += [c for _, c in keyed[:room]]
             cursor.after = keyed[room - 1][0]

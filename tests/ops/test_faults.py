@@ -132,6 +132,43 @@ async def test_database_restart_under_load_answers_503_and_the_node_recovers(own
         assert (await node.get("/ready")).status_code == 200
 
 
+async def test_pooled_connections_whose_backends_were_terminated_never_answer_500(own_pg: tuple[Any, str],
+                                                                                  tmp_path: Path) -> None:
+    """A warm pool whose server sides are gone (pg_terminate_backend, as a restart or failover does to them): no
+    request answers 500; a pull finds a fresh connection by itself, other requests answer 503 at worst."""
+    import asyncpg
+
+    from backend.db.engine import plain_url
+
+    _, url = own_pg
+    async with serving(create_app(node_settings(tmp_path), url)) as node:
+        runtime: Runtime = node.app.state["runtime"]
+        async with runtime.sessionmaker() as s, s.begin():
+            expert = await make_user(s, name="专家")
+        headers = (await login(node, expert.username))["headers"]
+
+        async def burst(path: str) -> list[Any]:
+            return list(await asyncio.gather(*(node.get(path, headers=headers) for _ in range(8))))
+
+        for path in ("/api/v1/sync/pull", "/api/v1/sync/config"):  # warm: several pooled connections
+            assert {r.status_code for r in await burst(path)} == {200}
+        for _ in range(3):
+            killer = await asyncpg.connect(plain_url(url))
+            try:
+                await killer.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE application_name = 'fieldlog' AND pid <> pg_backend_pid()")
+            finally:
+                await killer.close()
+            pulls = await burst("/api/v1/sync/pull")
+            assert [r.status_code for r in pulls] == [200] * 8, [r.text for r in pulls if r.status_code != 200]
+            others = await burst("/api/v1/sync/config")
+            assert {r.status_code for r in others} <= {200, 503}
+            for reply in others:
+                if reply.status_code == 503:
+                    assert assert_retry_later(reply)["reason"] == "connection_lost"
+        assert {r.status_code for r in await burst("/api/v1/sync/config")} == {200}
+
+
 async def test_a_full_disk_is_a_clear_problem_and_no_half_file_is_published(db: Runtime, client: Any,
                                                                             world: Any) -> None:
     import hashlib

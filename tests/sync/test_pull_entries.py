@@ -137,3 +137,33 @@ async def test_the_feed_keeps_only_the_window_and_pulls_stay_whole(db: Runtime, 
     assert [c["id"] for c in changes] == [str(newest)]
     everything, _ = await expert.pull_all()
     assert {c["id"] for c in everything if c["kind"] == "entry"} == {*map(str, old), str(recent), str(newest)}
+
+
+async def test_a_window_page_equals_the_entry_view_and_resets_when_purged_meanwhile(db: Runtime, client: Any,
+                                                                                   world: Any) -> None:
+    """The incremental window's own statement sends what the shared entry view says; and when the horizon rose
+    after the cursor was checked (a purge committed while the pull ran), the page answers a reset."""
+    import pytest
+
+    from sync.server.cursor import decode_cursor
+    from sync.server.pull import _Reset, _window_page
+
+    expert = await phone(client, world.expert_a.username)
+    _, cursor_text = await expert.pull_all()
+    ids = [uuid.uuid4() for _ in range(3)]
+    await expert.push([expert.mutation("create", i, clinic(world.deployment_a.id, date.today() - timedelta(days=n + 1)))
+                       for n, i in enumerate(ids)])
+    async with db.sessionmaker() as s, s.begin():
+        principal = await principal_of(s, db, expert.headers)
+        raw = await raw_connection(s)
+        cursor = decode_cursor(cursor_text, db.settings.signing_key, principal.user_id)
+        cursor.target = await raw.fetchval("SELECT pg_current_snapshot()::text")
+        page = await _window_page(raw, principal, cursor, 100, GRACE)
+        rows = (await s.execute(select(Entry).where(Entry.id.in_(ids)))).scalars().all()
+        expected = {str(v.id): as_json(v) for v in await entry_views(s, rows, GRACE)}
+        assert {c.id: as_json(c.data) for _, c in page} == expected
+        await s.execute(text("UPDATE sync_horizon SET min_xid = :x WHERE id = 1"),
+                        {"x": int(cursor.prev.split(":")[0]) + 1})
+        with pytest.raises(_Reset):
+            await _window_page(raw, principal, cursor, 100, GRACE)
+        await s.rollback()

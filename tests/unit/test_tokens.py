@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from backend.errors import Unauthorized
-from backend.security.tokens import TokenSigner
+from backend.security.tokens import CLOCK_LEEWAY_SECONDS, TokenSigner
 
 SECRET = "s" * 64
 KEYS = {"k1": SECRET, "k0": "o" * 64}
@@ -33,7 +33,10 @@ def pyjwt_reason(token: str) -> str | None:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != "HS256" or header.get("kid") not in KEYS:
             return "invalid_token"
+        if jwt.decode(token, options={"verify_signature": False}).get("exp", 0) <= time.time():
+            jwt.decode(token, KEYS[header["kid"]], algorithms=["HS256"])  # signature first, then expired
         got = jwt.decode(token, KEYS[header["kid"]], algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                         leeway=CLOCK_LEEWAY_SECONDS,  # ours holds for iat and nbf; exp is checked above
                          options={"require": ["exp", "iat", "sub", "aud", "iss", "sid", "dev"]})
         uuid.UUID(got["sub"]), uuid.UUID(got["sid"])
         return None
@@ -112,6 +115,14 @@ def cases() -> dict[str, str]:
         "junk characters": f"{head}.{body}.!!!!{sig}",
         "not ascii": f"{head}.{body}.{sig}é",
     }
+
+
+def test_a_token_from_a_node_whose_clock_is_a_little_ahead_is_accepted() -> None:
+    now = int(time.time())
+    assert our_reason(signed(claims(iat=now + 5, nbf=now + 5))) is None
+    assert our_reason(signed(claims(iat=now + 120))) == "invalid_token"
+    assert our_reason(signed(claims(nbf=now + 120))) == "invalid_token"
+    assert our_reason(signed(claims(exp=now - 1, iat=now - 900))) == "token_expired"  # no leeway for expiry
 
 
 @pytest.mark.parametrize("name", list(cases()))
