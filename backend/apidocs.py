@@ -26,6 +26,22 @@ def _ref_name(schema: dict[str, Any]) -> str:
     return f"`{schema.get('type', 'object')}`"
 
 
+def _bounds(schema: dict[str, Any]) -> str:
+    """What the server enforces on a parameter, as published (out of bounds: 422 naming it)."""
+    parts = []
+    if "enum" in schema:
+        values = [str(v) for v in schema["enum"]]
+        parts.append("one of " + ", ".join(f"`{v}`" for v in values[:12]) + (" …" if len(values) > 12 else ""))
+    if "minimum" in schema or "maximum" in schema:
+        low, high = (schema.get(k, "") for k in ("minimum", "maximum"))
+        parts.append("–".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in (low, high)))
+    if "pattern" in schema:
+        parts.append(f"`{schema['pattern']}`".replace("|", "\\|"))
+    if "maxLength" in schema:
+        parts.append(f"at most {schema['maxLength']} characters")
+    return "; ".join(parts)
+
+
 def render_markdown(schema: dict[str, Any]) -> str:
     lines = [f"# {schema['info']['title']} — API reference", "",
              "Generated from the OpenAPI schema (`fieldlog api-docs`); the live schema is served at "
@@ -42,6 +58,9 @@ def render_markdown(schema: dict[str, Any]) -> str:
              "- An operation that takes no body accepts none, an empty one or `{}`; any other body answers 400 "
              "`reason: body_not_expected`. Uploads, roster imports and file checks take raw bytes instead.",
              ""]
+    lines += ["Parameters: a query, path or header value outside the bounds listed with it answers 422 "
+              "`invalid-parameters` naming the parameter as sent (`errors[].field`: `year`, `from`), never a 5xx. "
+              "Operations marked public take no token (`security: []`); every other one needs the bearer token.", ""]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for path, item in sorted(schema["paths"].items()):
         for method, op in item.items():
@@ -50,12 +69,14 @@ def render_markdown(schema: dict[str, Any]) -> str:
     for tag in sorted(by_tag):
         lines += [f"## {tag}", ""]
         for path, method, op in by_tag[tag]:
-            lines += [f"### `{method} {path}` — {op.get('summary', '')}", "", f"operation id: `{op['operationId']}`", ""]
+            public = " (public: no token)" if op.get("security") == [] else ""
+            lines += [f"### `{method} {path}` — {op.get('summary', '')}", "",
+                      f"operation id: `{op['operationId']}`{public}", ""]
             params = op.get("parameters", [])
             if params:
-                lines += ["| parameter | in | required | type |", "| --- | --- | --- | --- |"]
+                lines += ["| parameter | in | required | type | bounds |", "| --- | --- | --- | --- | --- |"]
                 lines += [f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else 'no'} | "
-                          f"{_ref_name(p.get('schema', {}))} |" for p in params]
+                          f"{_ref_name(p.get('schema', {}))} | {_bounds(p.get('schema', {}))} |" for p in params]
                 lines.append("")
             body = op.get("requestBody", {}).get("content", {})
             for media, content in body.items():
