@@ -82,8 +82,9 @@ class SyncController(Controller):
         # The pull checks the caller itself, in its first statement (sync/server/pull.py): one round trip less.
         # One dependency only: Litestar resolves two or more of one level in a task group, ~0.1 ms a request.
         runtime = runtime_of(request.app.state)
-        request.scope["state"]["user_id"] = str(claims.user_id)
-        return await pull(runtime.engine, claims, cursor, limit, runtime.settings, request_id_of(request))
+        page = await pull(runtime.engine, claims, cursor, limit, runtime.settings, request_id_of(request))
+        request.scope["state"]["user_id"] = str(claims.user_id)  # for the access log, once the caller passed
+        return page
 
     @get("/config", operation_id="sync_config", summary="Limits the server advertises and enforces",
          responses=problem_responses(401))
