@@ -169,6 +169,45 @@ async def test_pooled_connections_whose_backends_were_terminated_never_answer_50
         assert {r.status_code for r in await burst("/api/v1/sync/config")} == {200}
 
 
+def test_only_a_long_idle_pooled_connection_is_pinged_at_checkout() -> None:
+    """The checkout check: a connection asyncpg knows is closed is dropped; one idle longer than
+    IDLE_PING_SECONDS is pinged (and dropped when the ping fails, e.g. a firewall forgot it); others are
+    handed out without a round trip."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import DisconnectionError
+
+    from backend.db.engine import IDLE_PING_SECONDS, _drop_closed, _note_idle
+
+    class Connection:  # stands in for the driver's connection and SQLAlchemy's adapter around it
+        def __init__(self, *, closed: bool = False, answers: bool = True) -> None:
+            self.closed, self.answers, self.pings = closed, answers, 0
+
+        def is_closed(self) -> bool:
+            return self.closed
+
+        def ping(self) -> None:
+            self.pings += 1
+            if not self.answers:
+                raise ConnectionResetError("gone")
+
+    def record(conn: Connection, idle: float) -> Any:
+        r = SimpleNamespace(driver_connection=conn, info={})
+        _note_idle(conn, r)
+        r.info["idle_since"] -= idle
+        return r
+
+    fresh = Connection(answers=False)
+    _drop_closed(fresh, record(fresh, idle=1.0), None)  # recently used: no ping, no round trip
+    assert fresh.pings == 0
+    alive = Connection()
+    _drop_closed(alive, record(alive, idle=IDLE_PING_SECONDS + 1), None)
+    assert alive.pings == 1
+    for conn, idle in ((Connection(answers=False), IDLE_PING_SECONDS + 1), (Connection(closed=True), 0.0)):
+        with pytest.raises(DisconnectionError):
+            _drop_closed(conn, record(conn, idle=idle), None)
+
+
 async def test_a_full_disk_is_a_clear_problem_and_no_half_file_is_published(db: Runtime, client: Any,
                                                                             world: Any) -> None:
     import hashlib
