@@ -20,15 +20,22 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def _seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds of each process that is still there."""
+    found: dict[int, float] = {}
     for p in processes:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:  # a backend that ended during the phase: its CPU is not counted
+            found[p.pid] = t.user + t.system
+        except psutil.NoSuchProcess:
             pass
-    return total
+    return found
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    # A process that ended during the phase (a backend, an autovacuum worker) is left out: its last figure is
+    # unknown. One that started during it counts from zero.
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def postmaster_pid(pgdata: str | Path | None) -> int | None:
@@ -49,9 +56,9 @@ class CpuMeter:
     postgres_pid: int | None = None
     server: float = 0.0
     postgres: float = 0.0
-    _started: tuple[float, float] = field(default=(0.0, 0.0))
+    _started: tuple[dict[int, float], dict[int, float]] = field(default_factory=lambda: ({}, {}))
 
-    def _now(self) -> tuple[float, float]:
+    def _now(self) -> tuple[dict[int, float], dict[int, float]]:
         servers = [p for pid in self.server_pids for p in _tree(pid)]
         pg = _tree(self.postgres_pid) if self.postgres_pid else []
         return _seconds(servers), _seconds(pg)
@@ -62,8 +69,8 @@ class CpuMeter:
 
     def __exit__(self, *_: object) -> None:
         server, pg = self._now()
-        self.server += server - self._started[0]
-        self.postgres += pg - self._started[1]
+        self.server += _used(self._started[0], server)
+        self.postgres += _used(self._started[1], pg)
 
     def per(self, count: int) -> str:
         """CPU per request (or per entry), in ms, as printed next to a figure."""
