@@ -33,7 +33,7 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
 def cmd_serve(settings: Settings, args: Any) -> int:
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import create_app, freeze_startup_objects
     from backend.db.migrate import upgrade
     from backend.http.middleware import configure_logging
 
@@ -59,6 +59,7 @@ def cmd_serve(settings: Settings, args: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
     # X-Forwarded-For is read by the app itself, from FIELDLOG_TRUSTED_PROXIES only (backend/http/client.py).
-    uvicorn.run(create_app(settings, url), host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=False)
+    app = create_app(settings, url)
+    freeze_startup_objects()
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     return 0

@@ -38,13 +38,15 @@ _REPO = Path(__file__).resolve().parents[2]
 
 def app_from_env() -> Any:
     """The application, built from the environment (DATABASE_URL and FIELDLOG_*), for `uvicorn --factory`."""
-    from backend.app import create_app
+    from backend.app import create_app, freeze_startup_objects
     from backend.http.middleware import configure_logging
     from backend.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level)  # as `fieldlog serve` does; otherwise every request logs at INFO
-    return create_app(settings, os.environ["DATABASE_URL"])
+    app = create_app(settings, os.environ["DATABASE_URL"])
+    freeze_startup_objects()  # as `fieldlog serve` does
+    return app
 
 
 def local_today() -> date:
