@@ -101,14 +101,12 @@ def _msgspec_component(cls: type, names: dict[type, str]) -> dict[str, Any] | No
     except (TypeError, ValueError):
         return None
     own = defs.pop(ref["$ref"])
-    unknown: list[str] = []
 
     def rename(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"$ref"}:
                 target = by_msgspec_name.get(node["$ref"])
                 if target is None:  # an enum or a Struct no route exposes by itself: inline it
-                    unknown.append(node["$ref"])
                     return rename(defs.get(node["$ref"], {}))
                 return {"$ref": _REF + target}
             return {k: rename(v) for k, v in node.items()}
