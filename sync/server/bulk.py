@@ -31,7 +31,7 @@ from backend.worklog.service import (
 from backend.worklog.views import entry_views, month_start
 from sync.server.answers import applied, rejected
 from sync.server.context import PushContext
-from sync.server.convert import convert_error
+from sync.server.convert import convert_error, id_mismatch
 from sync.server.protocol import Mutation, MutationResult
 
 log = logging.getLogger("fieldlog.sync")
@@ -102,6 +102,9 @@ def _parse(mutations: list[Mutation], ctx: EntryContext, results: dict[int, Muta
            ) -> list[tuple[Mutation, EntryCreate, dict[str, Any], list[FieldError]]]:
     parsed = []
     for m in mutations:
+        if (wrong_id := id_mismatch(m.record_id, m.data)) is not None:
+            results[m.seq] = rejected(m, [wrong_id])
+            continue
         try:
             data = msgspec.convert({**m.data, "id": str(m.record_id)}, EntryCreate)
         except msgspec.ValidationError as exc:

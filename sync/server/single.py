@@ -27,7 +27,7 @@ from backend.worklog.service import (
 )
 from backend.worklog.views import entry_view
 from sync.server.answers import applied, from_error, rejected
-from sync.server.convert import convert_error
+from sync.server.convert import convert_error, id_mismatch
 from sync.server.protocol import Mutation, MutationResult
 from sync.server.rules import three_way_merge
 
@@ -55,6 +55,8 @@ async def _dispatch(session: AsyncSession, principal: Principal, m: Mutation, se
                                               message=f"A {m.kind} carries no data; `{key}` is not read")
                                    for key in sorted(m.data)])
     if m.kind == "create":
+        if (wrong_id := id_mismatch(m.record_id, m.data)) is not None:
+            raise InvalidInput(errors=[wrong_id])
         data = msgspec.convert({**m.data, "id": str(m.record_id)}, EntryCreate)
         out, created = await create_entry(session, principal, data, settings)
         if created:

@@ -124,3 +124,26 @@ async def test_an_unreadable_push_is_400_saying_where_whether_gzip_or_json(clien
     # Nothing of either was taken for a push: the same mutation, under the same number, is applied now.
     reply = await p.push_body(p.body([m]))
     assert (outcomes(reply), reply["acknowledged_seq"]) == (["applied"], 1)
+
+
+async def test_a_create_whose_data_names_another_id_is_rejected_not_renamed(client: Any, world: World) -> None:
+    p = await phone(client, world.expert_a.username)
+    rid, other, same = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    reply = await p.push([p.mutation("create", rid, {**clinic(world.deployment_a.id), "id": str(other)}),
+                          p.mutation("create", same, {**clinic(world.deployment_a.id), "id": str(same).upper()})])
+    assert outcomes(reply) == ["rejected", "applied"]
+    assert [(e["field"], e["code"]) for e in reply["results"][0]["errors"]] == [("id", "id_mismatch")]
+    for gone in (rid, other):
+        assert (await client.get(f"/api/v1/entries/{gone}", headers=p.headers)).status_code == 404
+    assert (await client.get(f"/api/v1/entries/{same}", headers=p.headers)).status_code == 200
+
+
+def test_id_mismatch_accepts_the_same_uuid_in_any_spelling_only() -> None:
+    from sync.server.convert import id_mismatch
+
+    rid = uuid.uuid4()
+    assert id_mismatch(rid, {}) is None
+    assert id_mismatch(rid, {"id": str(rid).upper()}) is None
+    assert id_mismatch(rid, {"id": str(uuid.uuid4())}) is not None
+    assert id_mismatch(rid, {"id": "not-a-uuid"}) is not None
+    assert id_mismatch(rid, {"id": 7}) is not None
