@@ -25,7 +25,6 @@ def cmd_migrate(settings: Settings, _args: Any) -> int:
 def _configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--workers", type=int, default=1)
     p.add_argument("--no-demo", action="store_true", help="do not insert demo data into an empty embedded database")
 
 
