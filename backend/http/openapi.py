@@ -9,7 +9,6 @@ msgspec's own JSON schema of that Struct (`additionalProperties: false` from `fo
 
 from __future__ import annotations
 
-import inspect
 import re
 import typing
 from collections.abc import Iterator, Mapping
@@ -23,25 +22,11 @@ from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
 from backend.http.problems import DESCRIPTIONS, PROBLEM_MEDIA_TYPE
+from backend.http.strict import needs_token
 from backend.settings import Settings
 
 _REF = "#/components/schemas/"
 PARAMETER_PROBLEM = 422  # a query, path or header value out of its published bounds (see problems.py)
-
-
-def _needs_token(handler: HTTPRouteHandler) -> bool:
-    """Whether the handler depends, directly or through other dependencies, on the verified token."""
-    provided = handler.resolve_dependencies()
-    todo, seen = list(handler.parsed_fn_signature.parameters), set()
-    while todo:
-        name = todo.pop()
-        if name in ("claims", "principal"):
-            return True
-        if name in seen or name not in provided:
-            continue
-        seen.add(name)
-        todo.extend(inspect.signature(provided[name].dependency).parameters)
-    return False
 
 
 def _wire_types(handler: HTTPRouteHandler) -> Iterator[Any]:
@@ -269,7 +254,7 @@ def refine_openapi(app: Litestar, settings: Settings, enums: Mapping[str, list[s
     for method, handler in _handlers(app):
         op = operations.get((handler.operation_id, method))
         if op is not None:
-            _fix_operation(op, public=not _needs_token(handler))
+            _fix_operation(op, public=not needs_token(handler))
         wire.extend(_wire_types(handler))
     from backend.http.problems import Problem
 

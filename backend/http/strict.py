@@ -39,13 +39,13 @@ class _BodyRule(NamedTuple):
 _rules: dict[int, _BodyRule] = {}
 
 
-def _needs_token(handler: Any) -> bool:
-    """Whether the handler depends, directly or through other dependencies, on the verified token (`claims`)."""
+def needs_token(handler: Any) -> bool:
+    """Whether the handler depends, directly or through other dependencies, on the verified token."""
     provided = handler.resolve_dependencies()
     todo, seen = list(handler.parsed_fn_signature.parameters), set()
     while todo:
         name = todo.pop()
-        if name == "claims":
+        if name in ("claims", "principal"):  # `principal` is built from `claims`
             return True
         if name in seen or name not in provided:
             continue
@@ -61,7 +61,7 @@ def _rule_for(request: Request[Any, Any, Any]) -> _BodyRule:
         params = handler.parsed_fn_signature.parameters
         param = params.get("data")
         decoder = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
-        rule = _rules[id(handler)] = _BodyRule(decoder, _needs_token(handler), param is None and "request" in params)
+        rule = _rules[id(handler)] = _BodyRule(decoder, needs_token(handler), param is None and "request" in params)
     return rule
 
 
