@@ -453,7 +453,8 @@ def main() -> int:
     p.add_argument("--nodes", type=int, default=2,
                    help="server processes, requests spread over them in turn (default 2: one per core, as "
                         "infra/compose.yaml runs two API replicas behind nginx)")
-    p.add_argument("--pool", type=int, default=15, help="database pool size per worker (max_overflow the same)")
+    p.add_argument("--pool", type=int, default=25,
+                   help="database pool size per node, max_overflow the same (default 25: infra/production.env.example)")
     a = p.parse_args()
     keep: list[Any] = []
     url = a.database_url or fresh_embedded_database(a.data_dir, keep, name="fieldlog_bench")
