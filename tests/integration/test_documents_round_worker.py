@@ -17,7 +17,7 @@ from backend.export import round_job, rounds
 from backend.models import PromotionRound
 from backend.runtime import Runtime
 from backend.storage.disk import DiskStorage
-from tests.integration.test_jobs_worker import start_worker, wait_for
+from tests.integration.test_jobs_worker import logged_successes, start_worker, wait_for
 
 
 async def test_a_worker_killed_mid_round_leaves_it_to_another_that_finishes_it(
@@ -62,12 +62,7 @@ async def test_a_worker_killed_mid_round_leaves_it_to_another_that_finishes_it(
         path = DiskStorage(tmp_path / "files").local_path(done["storage_key"])
         assert path is not None
         assert len([n for n in zipfile.ZipFile(path).namelist() if n.endswith(".pdf")]) == 2
-        # pgqueuer records a finished job a moment after its handler returned (completions are flushed in batches).
-        await wait_for(lambda: probe.fetchval(
-            "SELECT count(*) > 0 FROM jobs.pgqueuer_log WHERE entrypoint = 'export.round' AND status = 'successful'"),
-            "the queue's log to record the success")
-        log = await probe.fetch("SELECT status::text FROM jobs.pgqueuer_log WHERE entrypoint = 'export.round'")
-        assert [r["status"] for r in log].count("successful") == 1
+        assert await logged_successes(probe, "export.round") == 1
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0
     finally:
