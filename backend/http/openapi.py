@@ -187,17 +187,20 @@ def _handlers(app: Litestar) -> Iterator[tuple[str, HTTPRouteHandler]]:
                     yield method.lower(), handler
 
 
-_methods_by_path: dict[int, dict[str, set[str]]] = {}
+# By app identity; the entry holds the app, so a later app can never be answered with an earlier one's paths.
+_methods_by_path: dict[int, tuple[Litestar, dict[str, set[str]]]] = {}
 
 
 def _path_methods(app: Litestar) -> dict[str, set[str]]:
     cached = _methods_by_path.get(id(app))
-    if cached is None:
-        cached = _methods_by_path[id(app)] = {}
-        for route in app.routes:
-            if isinstance(route, HTTPRoute):
-                cached.setdefault(route.path, set()).update(route.methods)
-    return cached
+    if cached is not None and cached[0] is app:
+        return cached[1]
+    methods: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            methods.setdefault(route.path, set()).update(route.methods)
+    _methods_by_path[id(app)] = (app, methods)
+    return methods
 
 
 async def complete_allow(message: Message, scope: Scope) -> None:

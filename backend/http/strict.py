@@ -36,7 +36,9 @@ class _BodyRule(NamedTuple):
     reads_raw: bool  # no `data`, but the handler takes the request and reads the body itself
 
 
-_rules: dict[int, _BodyRule] = {}
+# By handler identity. The entry holds the handler itself, so its id cannot be reused by another handler while the
+# rule is cached (a process that builds a second app, as the tests do, must never read the first app's rules).
+_rules: dict[int, tuple[Any, _BodyRule]] = {}
 
 
 def needs_token(handler: Any) -> bool:
@@ -56,12 +58,14 @@ def needs_token(handler: Any) -> bool:
 
 def _rule_for(request: Request[Any, Any, Any]) -> _BodyRule:
     handler = request.scope["route_handler"]
-    rule = _rules.get(id(handler))
-    if rule is None:
-        params = handler.parsed_fn_signature.parameters
-        param = params.get("data")
-        decoder = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
-        rule = _rules[id(handler)] = _BodyRule(decoder, needs_token(handler), param is None and "request" in params)
+    cached = _rules.get(id(handler))
+    if cached is not None and cached[0] is handler:
+        return cached[1]
+    params = handler.parsed_fn_signature.parameters
+    param = params.get("data")
+    decoder = msgspec.json.Decoder(param.annotation, strict=True) if param is not None else None
+    rule = _BodyRule(decoder, needs_token(handler), param is None and "request" in params)
+    _rules[id(handler)] = (handler, rule)
     return rule
 
 
