@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mobile_api.app import STATIC_DIR
 from tests.browser.conftest import LiveServer
 from tests.browser.phone import open_app, sign_in, synced
@@ -119,20 +121,16 @@ def test_a_shell_file_is_answered_304_only_for_its_own_content(live_server: Live
         etag = r.headers["etag"]
         assert r.read()
     request = urllib.request.Request(live_server.at("/app/js/main.js"), headers={"If-None-Match": etag})
-    try:
+    with pytest.raises(urllib.error.HTTPError) as not_modified:  # urllib raises for a 304
         urllib.request.urlopen(request, timeout=10)  # noqa: S310 - the test server on 127.0.0.1
-        raise AssertionError("expected 304 for the browser's current copy")
-    except urllib.error.HTTPError as e:
-        assert e.code == 304
-        assert e.headers["content-security-policy"]
+    assert not_modified.value.code == 304
+    assert not_modified.value.headers["content-security-policy"]
     stale = urllib.request.Request(live_server.at("/app/js/main.js"), headers={"If-None-Match": '"0123abcd"'})
     with urllib.request.urlopen(stale, timeout=10) as r:  # noqa: S310 - the test server on 127.0.0.1
         assert r.status == 200
         assert r.read()
     with _get(live_server, "/app/js/dom.js") as r:
         assert r.headers["etag"] != etag
-    try:
+    with pytest.raises(urllib.error.HTTPError) as missing:
         _get(live_server, "/app/js/missing.js")
-        raise AssertionError("expected 404")
-    except urllib.error.HTTPError as e:
-        assert e.code == 404
+    assert missing.value.code == 404

@@ -26,8 +26,10 @@ async def test_a_node_with_another_secret_for_the_same_key_id_is_not_ready(
         assert reply.status_code == 503, reply.text
         body: dict[str, Any] = reply.json()
         assert body["database"] == "ok"
-        assert "'t1'" in body["detail"] and "FIELDLOG_JWT_KEYS" in body["detail"]
-        assert OTHER_SECRET not in reply.text and JWT_SECRET not in reply.text
+        assert "'t1'" in body["detail"]
+        assert "FIELDLOG_JWT_KEYS" in body["detail"]
+        assert OTHER_SECRET not in reply.text
+        assert JWT_SECRET not in reply.text
         assert (await c.get("/ready")).status_code == 200
         # The node that was first stays ready: the stray one is the one taken out of rotation.
         assert (await a.get("/ready")).status_code == 200
@@ -55,7 +57,8 @@ def test_keys_check_names_the_disagreement_and_forget_clears_it(
     monkeypatch.setenv("FIELDLOG_JWT_KEYS", f"t1:{OTHER_SECRET}")
     assert fieldlog(["keys", "check"]) == 1
     out = capsys.readouterr().out
-    assert "DIFFERENT SECRET HERE" in out and "'t1'" in out
+    assert "DIFFERENT SECRET HERE" in out
+    assert "'t1'" in out
     assert fieldlog(["keys", "forget", "t1"]) == 0
     assert "forgotten" in capsys.readouterr().out
     assert fieldlog(["keys", "check"]) == 0  # the new secret is now the registered one
@@ -64,4 +67,5 @@ def test_keys_check_names_the_disagreement_and_forget_clears_it(
 def test_a_fingerprint_tells_secrets_apart_without_containing_them() -> None:
     assert fingerprint(JWT_SECRET) == fingerprint(JWT_SECRET)
     assert fingerprint(JWT_SECRET) != fingerprint(OTHER_SECRET)
-    assert JWT_SECRET not in fingerprint(JWT_SECRET) and len(fingerprint(JWT_SECRET)) == 64
+    assert JWT_SECRET not in fingerprint(JWT_SECRET)
+    assert len(fingerprint(JWT_SECRET)) == 64
